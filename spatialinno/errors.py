@@ -1,0 +1,71 @@
+"""Exceptions and warnings raised by spatialinno.
+
+Every message says what was expected, what was received and how to proceed. Callers can catch
+the specific classes below (all derive from :class:`SpatialinnoError` or
+:class:`SpatialinnoWarning`) instead of parsing text.
+"""
+
+from __future__ import annotations
+
+
+class SpatialinnoError(Exception):
+    """Base class of every error raised deliberately by spatialinno."""
+
+
+class DataFileError(SpatialinnoError, ValueError):
+    """A data file cannot be read, or lacks a required column."""
+
+
+class JoinError(SpatialinnoError, ValueError):
+    """Rows of a panel could not be matched to units without loss.
+
+    The :class:`~spatialinno.panel.JoinReport` that explains every problem is attached as
+    ``.report``.
+    """
+
+    def __init__(self, message: str, report: object | None = None) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+class MergePolicyError(SpatialinnoError, ValueError):
+    """Rows of abolished (merged) units are present but no merge policy was chosen."""
+
+
+class BoundaryError(SpatialinnoError, ValueError):
+    """A boundary layer fails a check (missing column, duplicate or unknown codes, bad geometry)."""
+
+
+class UnknownUnitError(SpatialinnoError, KeyError):
+    """A name or code does not resolve to any unit of the registry."""
+
+    def __str__(self) -> str:  # KeyError would otherwise repr() the message
+        return str(self.args[0]) if self.args else ""
+
+
+class SpatialinnoWarning(UserWarning):
+    """Base class of warnings for input that is legal but suspicious."""
+
+
+class HistoricalMatchWarning(SpatialinnoWarning):
+    """A historical name or code was used outside the years in which it was valid."""
+
+
+class BoundaryChangeWarning(SpatialinnoWarning):
+    """A unit's territory changed within the panel period (e.g. a county moved between cities)."""
+
+
+class MissingValueError(SpatialinnoError, ValueError):
+    """Missing cells where a method needs complete data; the message lists every cell."""
+
+
+class ConstantIndicatorError(SpatialinnoError, ValueError):
+    """An indicator has zero variance, so it carries no information for weighting."""
+
+
+class FilledValuesWarning(SpatialinnoWarning):
+    """Missing values were filled (e.g. by opted-in interpolation); the report says which."""
+
+
+class UnbalancedPanelWarning(SpatialinnoWarning):
+    """Some units lack some years; the join report lists the missing unit-years."""
