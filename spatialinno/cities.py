@@ -136,6 +136,17 @@ def _short(name: str) -> str:
     return name
 
 
+@lru_cache(maxsize=1)
+def _alias_records() -> list:
+    """Alias rows as named tuples (fast attribute access in :func:`resolve`)."""
+    return list(aliases().itertuples(index=False))
+
+
+@lru_cache(maxsize=1)
+def _unit_records() -> dict:
+    return {r.adcode: r for r in _units().itertuples(index=False)}
+
+
 @dataclass(frozen=True)
 class _Key:
     kind: str  # code, name, short_name, name_en
@@ -231,19 +242,19 @@ def resolve(query: object, year: int | None = None, *, province: str | None = No
         return Resolution(text, year, "unmatched",
                           detail="no unit of the registry has this code or name" + _suggest(text))
 
-    al = aliases()
-    rows = [(k, al.iloc[k.alias_index]) for k in keys]
+    records = _alias_records()
+    rows = [(k, records[k.alias_index]) for k in keys]
     if province:
         prov = normalise_name(province)
-        units = _units().set_index("adcode")
+        units = _unit_records()
 
         def in_province(unit: str) -> bool:
-            u = units.loc[unit]
+            u = units[unit]
             return prov in {normalise_name(u.province), normalise_name(_short(u.province)),
                             normalise_name(u.province_en)}
         rows = [(k, r) for k, r in rows if in_province(r.unit)] or rows
 
-    def in_period(r: pd.Series) -> bool:
+    def in_period(r) -> bool:
         if year is None or r.relation == "current":
             return True
         lo = int(r.valid_from) if r.valid_from else -10**9
@@ -256,7 +267,7 @@ def resolve(query: object, year: int | None = None, *, province: str | None = No
         span = f"{r.valid_from or '...'}-{r.valid_to or '...'}"
         return Resolution(text, year, "ambiguous", unit=None, rule=_rule(k.kind, r.relation),
                           candidates=tuple(sorted({r.unit for _, r in rows})),
-                          detail=f"{r['name']} ({r.code}) was in use {span}, not in {year}; "
+                          detail=f"{r.name} ({r.code}) was in use {span}, not in {year}; "
                                  f"today it belongs to {_describe(r.unit)}. Check the year, or key "
                                  f"the row by the current name or code")
     units_found = sorted({r.unit for _, r in valid})
@@ -271,11 +282,11 @@ def resolve(query: object, year: int | None = None, *, province: str | None = No
     if r.relation in ("merge", "split"):
         ev = _event_text(r.event_id)
         return Resolution(text, year, "merged", unit=r.unit, rule=rule, relation=r.relation,
-                          detail=f"{r['name']} ({r.code}) was abolished; its territory "
+                          detail=f"{r.name} ({r.code}) was abolished; its territory "
                                  f"{'went to' if r.relation == 'merge' else 'was split; its seat went to'} "
                                  f"{_describe(r.unit)}{ev}")
     status = "matched" if r.relation == "current" else "matched_history"
-    detail = "" if status == "matched" else (f"{r['name']} ({r.code}, {r.relation}) -> "
+    detail = "" if status == "matched" else (f"{r.name} ({r.code}, {r.relation}) -> "
                                             f"{_describe(r.unit)}{_event_text(r.event_id)}")
     return Resolution(text, year, status, unit=r.unit, rule=rule, detail=detail, relation=r.relation)
 
@@ -297,24 +308,27 @@ def _suggest(text: str) -> str:
     if not key or key.isdigit():
         return ""
     close = difflib.get_close_matches(key, list(_index()), n=3, cutoff=0.75)
-    al = aliases()
     names = []
     for k in close:
-        r = al.iloc[_index()[k][0].alias_index]
-        label = f"{r['name']} {r.unit}"
+        r = _alias_records()[_index()[k][0].alias_index]
+        label = f"{r.name} {r.unit}"
         if label not in names:
             names.append(label)
     return f" (did you mean {' or '.join(names)}?)" if names else ""
 
 
 def _describe(code: str) -> str:
-    u = _units().set_index("adcode").loc[code]
-    return f"{u['name']} {code}"
+    return f"{_unit_records()[code].name} {code}"
+
+
+@lru_cache(maxsize=1)
+def _events() -> dict:
+    return {r.event_id: r for r in history().itertuples(index=False)}
 
 
 def _event_text(event_id: str) -> str:
     if not event_id:
         return ""
-    ev = history().set_index("event_id").loc[event_id]
-    parts = [p for p in (ev["date"], ev["doc_no"]) if p]
+    ev = _events()[event_id]
+    parts = [p for p in (ev.date, ev.doc_no) if p]
     return f" ({', '.join(parts)})" if parts else ""

@@ -37,7 +37,8 @@ import numpy as np
 import pandas as pd
 
 from . import cities
-from .errors import DataFileError, JoinError, MergePolicyError, UnbalancedPanelWarning
+from .errors import (BoundaryChangeWarning, DataFileError, JoinError, MergePolicyError,
+                     UnbalancedPanelWarning)
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -278,14 +279,14 @@ def load_panel(source: str | Path | pd.DataFrame, *, unit: str, time: str = "yea
     provs = raw[province].astype("string") if province else pd.Series([None] * n)
     keys = list(zip(rep["value"].tolist(), rep["year"].tolist(), provs.tolist(), strict=True))
     cache: dict[tuple, cities.Resolution] = {}
-    status, rule, adcode, detail = [], [], [], []
+    status, rule, adcode, detail, relation = [], [], [], [], []
     for (value, year, prov) in keys:
         if value is None or value is pd.NA or str(value).strip() == "":
-            status.append("unmatched"), rule.append(""), adcode.append(None)
+            status.append("unmatched"), rule.append(""), adcode.append(None), relation.append("")
             detail.append("the unit cell is empty")
             continue
         if year is None or year is pd.NA:
-            status.append("invalid_year"), rule.append(""), adcode.append(None)
+            status.append("invalid_year"), rule.append(""), adcode.append(None), relation.append("")
             detail.append(f"the {time!r} cell is missing or not a whole number")
             continue
         k = (value, int(year), None if prov is pd.NA else prov)
@@ -304,6 +305,7 @@ def load_panel(source: str | Path | pd.DataFrame, *, unit: str, time: str = "yea
             if merged is None:
                 det += "; choose merged='aggregate' (with aggregate=...) or merged='drop'"
         status.append(st), rule.append(res.rule), adcode.append(code), detail.append(det)
+        relation.append(res.relation)
     rep["status"] = status
     rep["rule"] = rule
     rep["adcode"] = pd.array(adcode, dtype="string")
@@ -335,6 +337,14 @@ def load_panel(source: str | Path | pd.DataFrame, *, unit: str, time: str = "yea
     elif aggregate is not None:
         raise MergePolicyError("aggregate= is only used with merged='aggregate'")
 
+    split_rows = rep[(rep["status"] == "merged_aggregated") & (pd.Series(relation) == "split")]
+    if len(split_rows):
+        warnings.warn(
+            f"{label}: rows {', '.join(map(str, split_rows['row']))} belong to abolished units whose "
+            "territory was split ("
+            + "; ".join(sorted(set(split_rows['value'].astype(str)))) + "); merged='aggregate' adds all "
+            "of each into the successor that received its seat, which overstates that successor. "
+            "Use merged='drop' if this matters", BoundaryChangeWarning, stacklevel=2)
     rep["unit_name"] = rep["adcode"].map(cities.registry("all").set_index("adcode")["name"])
     rep = rep[["source", "row", "line", "value", "year", "status", "rule", "adcode", "unit_name", "detail"]]
 
@@ -395,22 +405,22 @@ def _assemble(raw: pd.DataFrame, rep: pd.DataFrame, used: np.ndarray, unit: str,
     body["_row"] = rep.loc[used, "row"].to_numpy()
     body["_merged"] = (rep.loc[used, "status"] == "merged_aggregated").to_numpy()
     if body["_merged"].any():
-        pieces = []
-        for (code, year), g in body.groupby(["adcode", time], sort=False):
-            if not g["_merged"].any():
-                pieces.append(g)
-                continue
+        # Only the (unit, year) groups that contain a merged row need aggregating.
+        key = body["adcode"] + "|" + body[time].astype(str)
+        in_merged = key.isin(set(key[body["_merged"]]))
+        aggregated = []
+        for _, g in body[in_merged].groupby(key[in_merged], sort=False):
             own = g[~g["_merged"]].iloc[0]
-            out = own.copy()
+            out = own.to_dict()
             for col, how in agg_rules.items():
                 out[col] = own[col] if how == "successor" else getattr(g[col], how)()
-            out["_row"] = own["_row"]
             out["source_rows"] = "+".join(map(str, [own["_row"]] + g.loc[g["_merged"], "_row"].tolist()))
-            pieces.append(out.to_frame().T)
-        body = pd.concat(pieces, ignore_index=True)
-        for col in value_columns:  # concat of object rows loses dtypes; restore from input
-            body[col] = body[col].astype(raw[col].dtype) if agg_rules.get(col) != "mean" else body[col].astype(float)
-        body[time] = body[time].astype(int)
+            aggregated.append(out)
+        agg = pd.DataFrame(aggregated, columns=list(body.columns) + ["source_rows"])
+        for col in body.columns:  # keep the input dtypes (means of integers become floats)
+            target = float if agg_rules.get(col) == "mean" else body[col].dtype
+            agg[col] = agg[col].astype(target)
+        body = pd.concat([body[~in_merged], agg], ignore_index=True)
     if "source_rows" not in body:
         body["source_rows"] = body["_row"].astype(str)
     body["source_rows"] = body["source_rows"].fillna(body["_row"].astype(str)).astype(str)

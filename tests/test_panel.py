@@ -222,3 +222,11 @@ def test_every_input_row_is_accounted_for_exactly_once(names, years):
     used = rep.rows["status"].isin(["matched", "matched_history"]).sum()
     assert used == len(p.data) and used + len(rep.rejected) == len(df)
     assert rep.problems["status"].isin(PROBLEM_STATUSES).all()
+
+
+def test_aggregating_a_split_unit_warns():
+    df = pd.DataFrame({"city": ["合肥市", "巢湖市"], "year": [2011, 2011], "gdp": [3000.0, 600.0]})
+    from spatialinno.errors import BoundaryChangeWarning
+    with pytest.warns(BoundaryChangeWarning, match="split.*巢湖市"):
+        p = load_panel(df, unit="city", merged="aggregate", aggregate="sum")
+    assert p.data["gdp"].tolist() == [3600.0] and p.data["adcode"].tolist() == ["340100"]
