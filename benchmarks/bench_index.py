@@ -1,13 +1,9 @@
-"""Timing of spatialinno.index.build_index on a panel of realistic size.
+"""Timing of spatialinno.index.build_index on the shipped SYNTHETIC demo panel.
 
-Synthetic panel (seeded): 337 prefecture-level units x 12 years x 14 indicators in 3 dimensions
-(innovation 5, digital 5, green 4; 4 of them negative). Prints the median wall time over
-``--runs`` (default 7) calls of each configuration; the target is < 1 s each.
-
-TODO: switch to the shipped ``spatialinno.data`` demo panel (currently the work-in-progress file
-``spatialinno/data/demo_panel_SYNTHETIC.csv``: keys ``code``/``year``, indicators rd_expenditure ...
-green_coverage) once ``spatialinno.data`` exposes a loader for it; keep this synthetic panel as a
-fallback so the benchmark has no data dependency.
+Demo panel (``spatialinno.demo_panel()``): 337 prefecture-level units x 12 years (2011-2022) x 14
+indicators in 3 dimensions (innovation 5, digital 5, green 4; 3 negative). Prints the median wall
+time over ``--runs`` (default 7) calls of each configuration; the target is < 1 s each.
+``--synthetic`` uses an in-script random panel of the same shape instead (no data dependency).
 
 Run: ``python benchmarks/bench_index.py [--runs 7]``
 """
@@ -58,17 +54,29 @@ def median_time(fn, runs: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--synthetic", action="store_true", help="use an in-script random panel")
     args = parser.parse_args()
     if args.runs < 7:
         parser.error("--runs must be >= 7")
-    df, dirs = synthetic_panel()
+    if args.synthetic:
+        df, dirs = synthetic_panel()
+        dimensions = DIMENSIONS
+    else:
+        from spatialinno import demo_panel
+        from spatialinno.data.make_demo_panel import INDICATORS
+
+        df = demo_panel().data.rename(columns={"adcode": "unit"})
+        dirs = {k: v[1] for k, v in INDICATORS.items()}
+        dimensions = {d: [k for k, v in INDICATORS.items() if v[0] == d]
+                      for d in ("innovation", "digital", "green")}
+        df = df[["unit", "year", *dirs]]
     configs = []
     for method in ("entropy", "topsis", "critic"):
         configs.append((f"{method}, flat, pooled", dict(method=method)))
         configs.append((f"{method}, hierarchical, pooled",
-                        dict(method=method, dimensions=DIMENSIONS)))
+                        dict(method=method, dimensions=dimensions)))
         configs.append((f"{method}, hierarchical, per year",
-                        dict(method=method, dimensions=DIMENSIONS, pooled=False)))
+                        dict(method=method, dimensions=dimensions, pooled=False)))
     print(f"panel: {N_UNITS} units x {len(YEARS)} years x {len(dirs)} indicators "
           f"({len(df)} rows); median of {args.runs} runs")
     worst = 0.0

@@ -2,11 +2,29 @@
 
 Pipeline stages, one module each: ``cities`` (unit registry and history), ``boundaries``
 (shipped and user boundary layers), ``panel`` (yearbook panels and the join), ``index``
-(NQPF composite indices), ``weights``, ``esda``, ``models``, ``agglomerations``, ``report``.
+(NQPF composite indices), ``report`` (table export), ``runner``/``cli`` (end-to-end runs).
+Weights, ESDA, models and agglomerations join as they land.
 """
 
 from __future__ import annotations
 
+from . import cities
+from .boundaries import load_boundaries
+from .index import IndexResult, build_index
+from .panel import JoinReport, Panel, load_panel, read_table
+from .runner import demo_panel
+
 __version__ = "0.1.0.dev0"
 
-__all__ = ["__version__"]
+__all__ = [
+    "__version__",
+    "cities",
+    "load_boundaries",
+    "load_panel",
+    "read_table",
+    "Panel",
+    "JoinReport",
+    "build_index",
+    "IndexResult",
+    "demo_panel",
+]

@@ -55,6 +55,10 @@ class BoundaryChangeWarning(SpatialinnoWarning):
     """A unit's territory changed within the panel period (e.g. a county moved between cities)."""
 
 
+class IndexInputError(SpatialinnoError, ValueError):
+    """The specification of an index or its input panel is invalid (columns, directions, weights)."""
+
+
 class MissingValueError(SpatialinnoError, ValueError):
     """Missing cells where a method needs complete data; the message lists every cell."""
 

@@ -36,8 +36,8 @@ from spatialinno import report
 from spatialinno.errors import (
     ConstantIndicatorError,
     FilledValuesWarning,
+    IndexInputError,
     MissingValueError,
-    SpatialinnoError,
 )
 
 __all__ = [
@@ -67,14 +67,6 @@ _METHODS = ("entropy", "topsis", "critic", "equal", "user")
 _SCHEMES = ("entropy", "critic", "equal")
 _DIRECTIONS = {"+": 1, "positive": 1, "benefit": 1, "-": -1, "negative": -1, "cost": -1}
 _DETAIL_COLUMNS = ["weight", "entropy", "divergence", "sd", "conflict"]
-
-
-class IndexInputError(SpatialinnoError, ValueError):
-    """The specification of an index or its input panel is invalid (columns, directions, weights).
-
-    Defined here until it moves to :mod:`spatialinno.errors`; it derives from
-    :class:`~spatialinno.errors.SpatialinnoError` and :class:`ValueError`.
-    """
 
 
 @dataclass(frozen=True)
