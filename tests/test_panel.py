@@ -230,3 +230,19 @@ def test_aggregating_a_split_unit_warns():
     with pytest.warns(BoundaryChangeWarning, match="split.*巢湖市"):
         p = load_panel(df, unit="city", merged="aggregate", aggregate="sum")
     assert p.data["gdp"].tolist() == [3600.0] and p.data["adcode"].tolist() == ["340100"]
+
+
+def test_join_applies_every_history_rule():
+    """Each history case of the registry tests, as a row of a yearbook file, lands on the same
+    unit through load_panel, with the same rule (merged units under merged='drop' are reported)."""
+    from test_cities import HISTORY_CASES
+
+    df = pd.DataFrame({"city": [q for q, *_ in HISTORY_CASES], "year": [y for _, y, *_ in HISTORY_CASES],
+                       "x": 1.0})
+    with pytest.warns(UnbalancedPanelWarning):  # one row per unit: unbalanced by construction
+        p = load_panel(df, unit="city", merged="drop", strict=False)
+    rows = p.report.rows
+    for (query, year, unit, status, rule), got in zip(HISTORY_CASES, rows.itertuples(), strict=True):
+        expected_status = "merged_dropped" if status == "merged" else status
+        assert (got.value, got.year, got.adcode, got.status, got.rule) == (
+            query, year, unit, expected_status, rule)
