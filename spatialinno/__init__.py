@@ -3,22 +3,27 @@
 Pipeline stages, one module each: ``cities`` (unit registry and history), ``boundaries``
 (shipped and user boundary layers), ``panel`` (yearbook panels and the join), ``index``
 (NQPF composite indices), ``report`` (table export), ``runner``/``cli`` (end-to-end runs).
-Weights, ESDA, models and agglomerations join as they land.
+``weights`` (the ``Weights`` value object), ``esda`` (Moran/LISA by year), ``plots`` (figures),
+``agglomerations`` (the 19 urban agglomerations). Models join as they land.
 """
 
 from __future__ import annotations
 
-from . import cities
+from . import agglomerations, cities, esda
 from .boundaries import load_boundaries
 from .index import IndexResult, build_index
 from .panel import JoinReport, Panel, load_panel, read_table
 from .runner import demo_panel
+from .weights import Weights
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
     "__version__",
     "cities",
+    "agglomerations",
+    "esda",
+    "Weights",
     "load_boundaries",
     "load_panel",
     "read_table",

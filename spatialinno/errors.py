@@ -73,3 +73,27 @@ class FilledValuesWarning(SpatialinnoWarning):
 
 class UnbalancedPanelWarning(SpatialinnoWarning):
     """Some units lack some years; the join report lists the missing unit-years."""
+
+
+class WeightsError(SpatialinnoError, ValueError):
+    """A weights matrix cannot be built, checked or aligned (the message names the units)."""
+
+
+class IslandWarning(SpatialinnoWarning):
+    """Some units have no neighbour (zero rows); the message names them and the options."""
+
+
+class EsdaError(SpatialinnoError, ValueError):
+    """The data and the weights cannot be used together (units, years, options)."""
+
+
+class EsdaWarning(SpatialinnoWarning):
+    """Legal but suspicious input to an ESDA function (e.g. a W that is not row-standardised)."""
+
+
+class PlotError(SpatialinnoError, ValueError):
+    """A figure cannot be drawn from the given inputs (unknown year, variable, scheme...)."""
+
+
+class FontNotFoundError(PlotError):
+    """Chinese labels were requested but no font covering CJK ideographs is available."""

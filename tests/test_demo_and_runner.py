@@ -90,7 +90,7 @@ def _digests(folder: Path) -> dict[str, str]:
 
 def test_main_job_writes_outputs_deterministically(tmp_path):
     first = run_default(tmp_path / "a", quiet=True)
-    second = run_default(tmp_path / "b", quiet=True)
+    run_default(tmp_path / "b", quiet=True)
     assert set(first.outputs) == {"join_report.md", "index_weights.md", "panel_SYNTHETIC.csv",
                                   "nqpf_map_2022_SYNTHETIC.png"}
     assert _digests(tmp_path / "a") == _digests(tmp_path / "b")

@@ -1,0 +1,600 @@
+"""Publication figures with deterministic output: maps, LISA cluster maps, Moran plots.
+
+Every function returns a :class:`matplotlib.figure.Figure` built without :mod:`matplotlib.pyplot`
+(no global figure state, no GUI backend) and accepts ``note=`` (printed at the bottom left, e.g.
+``"SYNTHETIC DATA"``; results objects carrying a note pass it on by default). Save with
+:func:`save_figure`, which strips the metadata that changes between runs (matplotlib version,
+creation date), so the same inputs give the same bytes.
+
+City labels
+-----------
+``labels="english"`` (default) uses the romanised names (``name_en``) and renders with the
+DejaVu Sans font shipped with matplotlib on any machine; ``labels="code"`` uses the 6-digit codes;
+``labels="chinese"`` uses the Chinese names and needs a font covering CJK ideographs (found with
+:func:`find_cjk_font`, or given as ``font=`` a .ttf/.otf/.ttc path). Without one it raises
+:class:`FontNotFoundError` naming fonts to install, instead of drawing boxes.
+
+Maps are drawn in an equal-area Albers projection for China
+(:data:`spatialinno.weights.ALBERS_CHINA`). Class breaks come from :mod:`mapclassify`:
+``scheme="quantiles"`` or ``"natural_breaks"`` (Fisher-Jenks, the exact optimum of Jenks'
+criterion, deterministic unlike k-means based ``NaturalBreaks``), ``"equal_interval"``.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from .errors import PlotError, FontNotFoundError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import geopandas as gpd
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from .esda import GlobalResult, LisaResult
+
+__all__ = [
+    "choropleth", "choropleth_small_multiples", "lisa_cluster_map", "lisa_small_multiples",
+    "moran_scatter", "moran_timeseries", "save_figure", "figure_bytes", "find_cjk_font",
+    "FontNotFoundError", "PlotError", "LISA_COLOURS", "CJK_FONT_CANDIDATES", "DPI",
+]
+
+Labels = Literal["english", "chinese", "code"]
+
+#: Resolution of saved raster figures.
+DPI = 200
+#: Colours of the LISA cluster types (ColorBrewer RdYlBu-like, as in GeoDa).
+LISA_COLOURS = {"HH": "#d7191c", "LL": "#2c7bb6", "LH": "#abd9e9", "HL": "#fdae61",
+                "not significant": "#eeeeee", "undefined (island)": "#ffffff"}
+#: Font families tried first (in order) for Chinese labels.
+CJK_FONT_CANDIDATES = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC",
+                       "Source Han Sans CN", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei",
+                       "Sarasa Gothic SC", "SimHei", "Microsoft YaHei", "PingFang SC",
+                       "Heiti SC", "STHeiti", "Noto Serif CJK SC", "AR PL UMing CN",
+                       "Droid Sans Fallback")
+_BASE_FONT = "DejaVu Sans"
+_CJK_PROBE = "中国京沪"  # characters a usable font must cover
+_INSTALL_HINT = ("install a CJK font, e.g. Noto Sans CJK (Debian/Ubuntu: `apt install "
+                 "fonts-noto-cjk`; Fedora: `dnf install google-noto-sans-cjk-fonts`; macOS and "
+                 "Windows ship PingFang SC / Microsoft YaHei), then clear matplotlib's font cache "
+                 "(delete ~/.cache/matplotlib) or pass font='/path/to/NotoSansCJK-Regular.ttc'; "
+                 "or use labels='english' (romanised names)")
+_HATCH_ISLAND = "////"
+_NOTE_COLOUR = "#b2182b"
+
+
+# --------------------------------------------------------------------------- fonts
+
+
+def _covers_cjk(path: str) -> bool:
+    from matplotlib.ft2font import FT2Font
+    try:
+        cmap = FT2Font(path).get_charmap()
+    except Exception:  # noqa: BLE001 - unreadable font files are simply not candidates
+        return False
+    return all(ord(ch) in cmap for ch in _CJK_PROBE)
+
+
+@functools.lru_cache(maxsize=1)
+def _scan_cjk() -> str | None:
+    from matplotlib import font_manager as fm
+    entries = list(fm.fontManager.ttflist)
+    by_name: dict[str, list[str]] = {}
+    for e in entries:
+        by_name.setdefault(e.name, []).append(e.fname)
+    for name in CJK_FONT_CANDIDATES:
+        for path in sorted(by_name.get(name, [])):
+            if _covers_cjk(path):
+                return name
+    hints = ("CJK", "Hei", "Song", "Kai", "Ming", "WenQuanYi", "Han Sans", "Han Serif", "YaHei",
+             "Fallback")
+    for e in sorted(entries, key=lambda e: (e.name, e.fname)):
+        if any(h.lower() in e.name.lower() for h in hints) and _covers_cjk(e.fname):
+            return e.name
+    return None
+
+
+def find_cjk_font(font: str | Path | None = None) -> str | None:
+    """Family name of a font covering Chinese characters, or ``None`` when none is available.
+
+    ``font`` may be a font file (registered with matplotlib and checked for coverage) or a
+    family name. Without it, :data:`CJK_FONT_CANDIDATES` are tried, then any installed font
+    whose name suggests CJK and whose character map covers common ideographs.
+    """
+    from matplotlib import font_manager as fm
+    if font is None:
+        return _scan_cjk()
+    p = Path(font)
+    if p.suffix.lower() in (".ttf", ".otf", ".ttc") or p.exists():
+        if not p.exists():
+            raise FontNotFoundError(f"font file {str(p)!r} does not exist; " + _INSTALL_HINT)
+        if not _covers_cjk(str(p)):
+            raise FontNotFoundError(f"font file {str(p)!r} does not cover Chinese characters "
+                                    f"({_CJK_PROBE}); " + _INSTALL_HINT)
+        fm.fontManager.addfont(str(p))
+        return fm.FontProperties(fname=str(p)).get_name()
+    names = {e.name: e.fname for e in fm.fontManager.ttflist}
+    if str(font) not in names or not _covers_cjk(names[str(font)]):
+        raise FontNotFoundError(f"font family {str(font)!r} is not installed or does not cover "
+                                "Chinese characters; " + _INSTALL_HINT)
+    return str(font)
+
+
+def _font_family(labels: Labels, font: str | Path | None) -> list[str]:
+    if labels not in ("english", "chinese", "code"):
+        raise PlotError(f"labels must be 'english', 'chinese' or 'code'; got {labels!r}")
+    if labels != "chinese":
+        return [_BASE_FONT]
+    name = find_cjk_font(font)
+    if name is None:
+        raise FontNotFoundError("labels='chinese' needs a font covering Chinese characters and "
+                                "none was found among matplotlib's fonts; " + _INSTALL_HINT)
+    return [name, _BASE_FONT]
+
+
+def _rc(family: list[str]) -> dict[str, Any]:
+    return {"font.family": family, "font.size": 9, "axes.titlesize": 10,
+            "svg.hashsalt": "spatialinno", "svg.fonttype": "path", "pdf.fonttype": 42,
+            "path.simplify": True, "axes.unicode_minus": False, "figure.dpi": 100}
+
+
+def _new_figure(figsize: tuple[float, float], family: list[str]) -> Figure:
+    from matplotlib import rc_context
+    from matplotlib.figure import Figure
+    with rc_context(_rc(family)):
+        return Figure(figsize=figsize, layout=None)
+
+
+# --------------------------------------------------------------------------- saving
+
+
+_METADATA = {"png": {"Software": None},
+             "pdf": {"Creator": None, "Producer": None, "CreationDate": None},
+             "svg": {"Date": None, "Creator": None}}
+
+
+def save_figure(fig: Figure, path: str | Path, *, dpi: int = DPI) -> Path:
+    """Save ``fig`` (format from the suffix: png, pdf, svg) with run-invariant metadata.
+
+    PNG without the ``Software`` chunk, PDF without creator, producer and creation date, SVG
+    without date and a fixed hash salt: the same figure gives the same bytes on every run.
+    """
+    path = Path(path)
+    path.write_bytes(figure_bytes(fig, path.suffix.lstrip(".").lower() or "png", dpi=dpi))
+    return path
+
+
+def figure_bytes(fig: Figure, fmt: str = "png", *, dpi: int = DPI) -> bytes:
+    """The bytes :func:`save_figure` would write, in format ``fmt``."""
+    from matplotlib import rc_context
+    if fmt not in _METADATA:
+        raise PlotError(f"format must be one of {', '.join(_METADATA)}; got {fmt!r}")
+    buf = io.BytesIO()
+    family = getattr(fig, "_spatialinno_family", [_BASE_FONT])
+    with rc_context(_rc(family)):
+        fig.savefig(buf, format=fmt, dpi=dpi, metadata=_METADATA[fmt], facecolor="white")
+    return buf.getvalue()
+
+
+# --------------------------------------------------------------------------- layers and data
+
+
+@functools.lru_cache(maxsize=1)
+def _default_layer() -> gpd.GeoDataFrame:
+    from .boundaries import load_boundaries
+    from .weights import ALBERS_CHINA
+    return load_boundaries().to_crs(ALBERS_CHINA)
+
+
+def _layer(boundaries: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
+    if boundaries is None:
+        return _default_layer()
+    from .weights import ALBERS_CHINA
+    if "adcode" not in boundaries.columns:
+        raise PlotError("boundaries need an 'adcode' column (6-digit code strings)")
+    return boundaries.to_crs(ALBERS_CHINA)
+
+
+def _names(layer: gpd.GeoDataFrame, labels: Labels) -> pd.Series:
+    col = {"english": "name_en", "chinese": "name", "code": "adcode"}[labels]
+    if col not in layer.columns:
+        raise PlotError(f"labels={labels!r} needs a {col!r} column in the boundary layer")
+    return pd.Series(layer[col].astype(str).to_numpy(), index=layer["adcode"].astype(str))
+
+
+def _cross_section(data: Any, variable: str, year: int | None, unit: str, time: str
+                   ) -> pd.Series:
+    """Values of one year, indexed by code."""
+    if isinstance(data, pd.Series):
+        s = data.copy()
+        s.index = s.index.astype(str)
+        return s.astype(float)
+    frame = getattr(data, "data", data)
+    if not isinstance(frame, pd.DataFrame) or variable not in frame.columns:
+        raise PlotError(f"data must be a Panel, a long DataFrame with column {variable!r}, or a "
+                        "Series indexed by code")
+    if time in frame.columns:
+        years = sorted(int(y) for y in frame[time].unique())
+        if year is None:
+            if len(years) != 1:
+                raise PlotError(f"pass year=: the data have {len(years)} years "
+                                f"({years[0]}-{years[-1]})")
+            year = years[0]
+        if int(year) not in years:
+            raise PlotError(f"year {year} not in the data ({years[0]}-{years[-1]})")
+        frame = frame[frame[time] == int(year)]
+    s = pd.Series(frame[variable].to_numpy(dtype=float), index=frame[unit].astype(str).to_numpy())
+    if s.index.has_duplicates:
+        raise PlotError(f"several rows per unit for year {year}; pass one cross-section")
+    return s
+
+
+def _classify(values: np.ndarray, scheme: str, k: int) -> Any:
+    import warnings
+
+    import mapclassify
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        raise PlotError("no finite value to classify")
+    if scheme == "quantiles":
+        return mapclassify.Quantiles(finite, k=k)
+    if scheme == "natural_breaks":
+        with warnings.catch_warnings():  # "Numba not installed": only a speed notice
+            warnings.simplefilter("ignore", UserWarning)
+            return mapclassify.FisherJenks(finite, k=k)
+    if scheme == "equal_interval":
+        return mapclassify.EqualInterval(finite, k=k)
+    raise PlotError(f"scheme must be 'quantiles', 'natural_breaks' or 'equal_interval'; got "
+                    f"{scheme!r}")
+
+
+def _note(fig: Figure, note: str | None) -> None:
+    if note:
+        fig.text(0.01, 0.01, note, fontsize=7, color=_NOTE_COLOUR, ha="left", va="bottom")
+
+
+def _annotate(ax: Axes, layer: gpd.GeoDataFrame, codes: Sequence[str], names: pd.Series) -> None:
+    if not codes:
+        return
+    sub = layer.set_index(layer["adcode"].astype(str))
+    unknown = sorted(set(codes) - set(sub.index))
+    if unknown:
+        raise PlotError(f"label_units not in the boundary layer: {', '.join(unknown)}")
+    for c in codes:
+        pt = sub.loc[c, "geometry"].representative_point()
+        ax.annotate(names[c], (pt.x, pt.y), fontsize=6, ha="center", va="center",
+                    xytext=(0, 0), textcoords="offset points",
+                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none",
+                          "alpha": 0.7})
+
+
+def _map_axes(fig: Figure, ax: Axes | None) -> Axes:
+    if ax is None:
+        ax = fig.add_axes((0.02, 0.06, 0.96, 0.86))
+    ax.set_axis_off()
+    ax.set_aspect("equal")
+    return ax
+
+
+# --------------------------------------------------------------------------- choropleths
+
+
+def _draw_choropleth(ax: Axes, layer: gpd.GeoDataFrame, values: pd.Series, bins: np.ndarray,
+                     cmap: str, legend: bool, digits: int) -> None:
+    from matplotlib import colormaps
+    from matplotlib.patches import Patch
+    k = len(bins)
+    colours = colormaps[cmap](np.linspace(0.12, 0.95, k))
+    v = values.reindex(layer["adcode"].astype(str)).to_numpy(dtype=float)
+    cls = np.searchsorted(bins, v, side="left")
+    cls = np.minimum(cls, k - 1)
+    have = np.isfinite(v)
+    face = [colours[c] if h else (0.85, 0.85, 0.85, 1.0) for c, h in zip(cls, have, strict=True)]
+    layer.plot(ax=ax, color=face, edgecolor="white", linewidth=0.2)
+    if (~have).any():
+        layer[~have].plot(ax=ax, facecolor="none", edgecolor="#999999", hatch="....",
+                          linewidth=0.2)
+    if legend:
+        lo = np.nanmin(v)
+        edges = [lo, *bins]
+        counts = np.bincount(cls[have], minlength=k)
+        handles = [Patch(facecolor=colours[i], edgecolor="#666666", linewidth=0.3,
+                         label=f"{edges[i]:.{digits}f} \u2013 {edges[i + 1]:.{digits}f} "
+                               f"({counts[i]})") for i in range(k)]
+        if (~have).any():
+            handles.append(Patch(facecolor=(0.85, 0.85, 0.85), hatch="....",
+                                 label=f"no data ({int((~have).sum())})"))
+        ax.legend(handles=handles, loc="lower left", fontsize=7, frameon=False)
+
+
+def choropleth(data: Any, variable: str, *, year: int | None = None,
+               boundaries: gpd.GeoDataFrame | None = None, scheme: str = "quantiles",
+               k: int = 5, cmap: str = "YlOrRd", title: str | None = None,
+               note: str | None = None, labels: Labels = "english",
+               label_units: Sequence[str] = (), font: str | Path | None = None,
+               digits: int = 2, unit: str = "adcode", time: str = "year",
+               figsize: tuple[float, float] = (7.0, 6.0)) -> Figure:
+    """Choropleth of ``variable`` in ``year``, classes from mapclassify.
+
+    ``data`` is a Panel, a long DataFrame, or a Series of values indexed by code. Units of the
+    layer without a value are hatched grey ("no data", counted in the legend). ``label_units``:
+    codes to label on the map (names per ``labels``). The legend shows class bounds and counts.
+    """
+    family = _font_family(labels, font)
+    layer = _layer(boundaries)
+    values = _cross_section(data, variable, year, unit, time)
+    cl = _classify(values.reindex(layer["adcode"].astype(str)).to_numpy(dtype=float), scheme, k)
+    fig = _new_figure(figsize, family)
+    fig._spatialinno_family = family  # type: ignore[attr-defined]
+    from matplotlib import rc_context
+    with rc_context(_rc(family)):
+        ax = _map_axes(fig, None)
+        _draw_choropleth(ax, layer, values, np.asarray(cl.bins), cmap, True, digits)
+        _annotate(ax, layer, list(label_units), _names(layer, labels))
+        ax.set_title(title or f"{variable}" + (f", {year}" if year is not None else "")
+                     + f" ({scheme.replace('_', ' ')}, k={len(cl.bins)})")
+        _note(fig, note)
+    return fig
+
+
+def choropleth_small_multiples(data: Any, variable: str, years: Sequence[int], *,
+                               boundaries: gpd.GeoDataFrame | None = None,
+                               scheme: str = "quantiles", k: int = 5, cmap: str = "YlOrRd",
+                               ncols: int = 3, note: str | None = None, title: str | None = None,
+                               labels: Labels = "english", font: str | Path | None = None,
+                               digits: int = 2, unit: str = "adcode", time: str = "year",
+                               panel_size: float = 3.2) -> Figure:
+    """One choropleth per year with **common** class breaks (pooled over the selected years),
+    so colours mean the same in every panel; one shared legend."""
+    family = _font_family(labels, font)
+    layer = _layer(boundaries)
+    years = [int(y) for y in years]
+    if not years:
+        raise PlotError("years must name at least one year")
+    series = {y: _cross_section(data, variable, y, unit, time) for y in years}
+    pooled = np.concatenate([s.to_numpy(dtype=float) for s in series.values()])
+    bins = np.asarray(_classify(pooled, scheme, k).bins)
+    nrows = -(-len(years) // ncols)
+    fig = _new_figure((panel_size * ncols, panel_size * nrows * 0.9 + 0.6), family)
+    fig._spatialinno_family = family  # type: ignore[attr-defined]
+    from matplotlib import rc_context
+    with rc_context(_rc(family)):
+        axes = fig.subplots(nrows, ncols, squeeze=False)
+        for i, ax in enumerate(axes.flat):
+            ax.set_axis_off()
+            if i >= len(years):
+                continue
+            ax.set_aspect("equal")
+            _draw_choropleth(ax, layer, series[years[i]], bins, cmap, i == 0, digits)
+            ax.set_title(str(years[i]))
+        fig.suptitle(title or f"{variable} ({scheme.replace('_', ' ')}, common breaks)")
+        fig.subplots_adjust(left=0.01, right=0.99, top=0.86, bottom=0.05, wspace=0.02,
+                            hspace=0.1)
+        _note(fig, note)
+    return fig
+
+
+# --------------------------------------------------------------------------- LISA maps
+
+
+def _lisa_year(lisa: LisaResult, year: int) -> pd.DataFrame:
+    if int(year) not in lisa.years:
+        raise PlotError(f"year {year} not in this LISA result ({', '.join(map(str, lisa.years))})")
+    return lisa.table[lisa.table["year"] == int(year)]
+
+
+def _draw_lisa(ax: Axes, layer: gpd.GeoDataFrame, rows: pd.DataFrame, legend: bool,
+               counts: bool = True) -> None:
+    from matplotlib.patches import Patch
+
+    from .esda import CLUSTERS, ISLAND
+    cl = pd.Series(rows["cluster"].to_numpy(), index=rows["adcode"].astype(str).to_numpy())
+    lab = cl.reindex(layer["adcode"].astype(str)).to_numpy(dtype=object)
+    face = [LISA_COLOURS.get(x, "#cccccc") if isinstance(x, str) else "#cccccc" for x in lab]
+    layer.plot(ax=ax, color=face, edgecolor="#bbbbbb", linewidth=0.15)
+    isl = np.array([x == ISLAND for x in lab])
+    if isl.any():
+        layer[isl].plot(ax=ax, facecolor="none", edgecolor="#555555", hatch=_HATCH_ISLAND,
+                        linewidth=0.3)
+    if legend:
+        n_by = cl.value_counts()
+        handles = [Patch(facecolor=LISA_COLOURS[c], edgecolor="#666666", linewidth=0.3,
+                         hatch=_HATCH_ISLAND if c == ISLAND else None,
+                         label=f"{c} ({int(n_by.get(c, 0))})" if counts else c)
+                   for c in CLUSTERS]
+        ax.legend(handles=handles, loc="lower left", fontsize=7, frameon=False)
+
+
+def lisa_cluster_map(lisa: LisaResult, year: int, *, boundaries: gpd.GeoDataFrame | None = None,
+                     title: str | None = None, note: str | None = None,
+                     labels: Labels = "english", label_units: Sequence[str] = (),
+                     font: str | Path | None = None,
+                     figsize: tuple[float, float] = (7.0, 6.0)) -> Figure:
+    """LISA cluster map of one year: HH, LL, LH, HL, not significant, islands hatched.
+
+    The legend counts units per type; the note defaults to the result's ``note``.
+    """
+    family = _font_family(labels, font)
+    layer = _layer(boundaries)
+    rows = _lisa_year(lisa, year)
+    fig = _new_figure(figsize, family)
+    fig._spatialinno_family = family  # type: ignore[attr-defined]
+    from matplotlib import rc_context
+    with rc_context(_rc(family)):
+        ax = _map_axes(fig, None)
+        _draw_lisa(ax, layer, rows, True)
+        _annotate(ax, layer, list(label_units), _names(layer, labels))
+        adj = f", {lisa.adjust}" if lisa.adjust else ""
+        ax.set_title(title or f"LISA clusters: {lisa.variable}, {year} "
+                     f"(p <= {lisa.thresholds[int(year)]:.3g}{adj}, {lisa.permutations} perm.)")
+        _note(fig, note if note is not None else lisa.note)
+    return fig
+
+
+def lisa_small_multiples(lisa: LisaResult, years: Sequence[int] | None = None, *,
+                         boundaries: gpd.GeoDataFrame | None = None, ncols: int = 3,
+                         title: str | None = None, note: str | None = None,
+                         labels: Labels = "english", font: str | Path | None = None,
+                         panel_size: float = 3.2) -> Figure:
+    """LISA cluster maps of several years side by side (default: every year), one legend."""
+    family = _font_family(labels, font)
+    layer = _layer(boundaries)
+    years = lisa.years if years is None else [int(y) for y in years]
+    for y in years:
+        _lisa_year(lisa, y)
+    nrows = -(-len(years) // ncols)
+    fig = _new_figure((panel_size * ncols, panel_size * nrows * 0.9 + 0.6), family)
+    fig._spatialinno_family = family  # type: ignore[attr-defined]
+    from matplotlib import rc_context
+    with rc_context(_rc(family)):
+        axes = fig.subplots(nrows, ncols, squeeze=False)
+        for i, ax in enumerate(axes.flat):
+            ax.set_axis_off()
+            if i >= len(years):
+                continue
+            ax.set_aspect("equal")
+            _draw_lisa(ax, layer, _lisa_year(lisa, years[i]), i == 0, counts=False)
+            ax.set_title(str(years[i]))
+        fig.suptitle(title or f"LISA clusters: {lisa.variable}")
+        fig.subplots_adjust(left=0.01, right=0.99, top=0.86, bottom=0.05, wspace=0.02,
+                            hspace=0.1)
+        _note(fig, note if note is not None else lisa.note)
+    return fig
+
+
+# --------------------------------------------------------------------------- Moran plots
+
+
+def moran_scatter(lisa: LisaResult, year: int, *, title: str | None = None,
+                  note: str | None = None, labels: Labels = "english",
+                  label_units: Sequence[str] = (), boundaries: gpd.GeoDataFrame | None = None,
+                  font: str | Path | None = None,
+                  figsize: tuple[float, float] = (5.5, 5.0)) -> Figure:
+    r"""Moran scatter plot of one year: standardised z against its spatial lag Wz.
+
+    Points are coloured by LISA cluster; quadrants are labelled HH, LH, LL, HL; islands (lag 0)
+    are drawn as hollow squares. The line through the origin has slope
+    :math:`b = z^\top W z / z^\top z`, the OLS slope of Wz on z. Moran's I is
+    :math:`I = (n / S_0)\,b`: for a row-standardised W without islands :math:`S_0 = n` and the
+    slope **is** I; with islands (:math:`S_0 = n - n_{islands}`) the title gives both.
+    """
+    from matplotlib import rc_context
+
+    from .esda import ISLAND
+    family = _font_family(labels, font)
+    rows = _lisa_year(lisa, year)
+    z = rows["z"].to_numpy(dtype=float)
+    lag = rows["lag_z"].to_numpy(dtype=float)
+    b = float(z @ lag / (z @ z))
+    moran_i = float(len(z) / lisa.s0 * b)
+    fig = _new_figure(figsize, family)
+    fig._spatialinno_family = family  # type: ignore[attr-defined]
+    with rc_context(_rc(family)):
+        ax = fig.add_axes((0.13, 0.12, 0.82, 0.78))
+        isl = rows["cluster"].to_numpy() == ISLAND
+        for c, colour in LISA_COLOURS.items():
+            m = (rows["cluster"].to_numpy() == c) & ~isl
+            if m.any():
+                ax.scatter(z[m], lag[m], s=12, c=colour if c != "not significant" else "#999999",
+                           edgecolors="#333333", linewidths=0.2, label=f"{c} ({int(m.sum())})",
+                           zorder=3)
+        if isl.any():
+            ax.scatter(z[isl], lag[isl], s=16, marker="s", facecolors="none",
+                       edgecolors="#333333", linewidths=0.6, label=f"{ISLAND} ({int(isl.sum())})",
+                       zorder=3)
+        lim_x = float(np.max(np.abs(z))) * 1.08
+        lim_y = float(np.max(np.abs(lag))) * 1.15
+        xs = np.array([-lim_x, lim_x])
+        ax.plot(xs, b * xs, color="#222222", linewidth=1.0, zorder=4)
+        ax.axhline(0, color="#777777", linewidth=0.6)
+        ax.axvline(0, color="#777777", linewidth=0.6)
+        ax.set_xlim(-lim_x, lim_x)
+        ax.set_ylim(-lim_y, lim_y)
+        for text, (hx, hy) in {"HH": (0.97, 0.97), "LH": (0.03, 0.97), "LL": (0.03, 0.03),
+                               "HL": (0.97, 0.03)}.items():
+            ax.text(hx, hy, text, transform=ax.transAxes, ha="right" if hx > 0.5 else "left",
+                    va="top" if hy > 0.5 else "bottom", fontsize=11, fontweight="bold",
+                    color=LISA_COLOURS[text] if text in ("HH", "LL") else "#555555")
+        if label_units:
+            layer = _layer(boundaries)
+            names = _names(layer, labels)
+            pos = {c: i for i, c in enumerate(rows["adcode"].astype(str))}
+            unknown = sorted(set(label_units) - set(pos))
+            if unknown:
+                raise PlotError(f"label_units not in the LISA result: {', '.join(unknown)}")
+            for c in label_units:
+                ax.annotate(names.get(c, c), (z[pos[c]], lag[pos[c]]), fontsize=6,
+                            xytext=(3, 3), textcoords="offset points")
+        ax.set_xlabel(f"z ({lisa.variable}, standardised)")
+        ax.set_ylabel("W z (spatial lag)")
+        same = abs(moran_i - b) < 1e-12
+        stat = (f"I = slope = {moran_i:.4f}" if same else
+                f"I = {moran_i:.4f} (= n/S0 x slope {b:.4f}; S0 = {lisa.s0:g})")
+        ax.set_title(title or f"Moran scatter plot: {lisa.variable}, {year}\n{stat}")
+        ax.legend(loc="lower right", bbox_to_anchor=(1.0, 0.06), fontsize=6, frameon=False)
+        _note(fig, note if note is not None else lisa.note)
+    return fig
+
+
+def moran_timeseries(result: GlobalResult, *, band: Literal["permutation", "normal"] =
+                     "permutation", level: float = 0.95, alpha: float = 0.05,
+                     title: str | None = None, note: str | None = None,
+                     figsize: tuple[float, float] = (6.0, 3.6)) -> Figure:
+    """Global Moran's I by year with the band of I under spatial randomness.
+
+    ``band="permutation"`` shades the central 95% of the permutation distribution of each
+    year (columns ``sim_q025``/``sim_q975``; needs ``permutations > 0`` and ``level=0.95``);
+    ``band="normal"`` shades ``E[I] +/- z_{(1+level)/2} sqrt(Var_N[I])``. A value outside the
+    band is significant at ``1 - level``; filled markers mark ``p_sim`` (or ``p_norm``) <=
+    ``alpha``. Works for ``moran_by_year`` and ``residual_moran_by_year`` results.
+    """
+    from matplotlib import rc_context
+    from scipy import stats
+    if result.statistic != "moran":
+        raise PlotError(f"moran_timeseries needs a moran_by_year result; got {result.statistic!r}")
+    t = result.table.sort_values("year")
+    years = t["year"].to_numpy()
+    if band == "permutation":
+        if not int(t["permutations"].iloc[0]):
+            raise PlotError("band='permutation' needs permutations > 0; use band='normal'")
+        if level != 0.95:
+            raise PlotError("band='permutation' stores the 95% band only; use level=0.95")
+        lo, hi = t["sim_q025"].to_numpy(), t["sim_q975"].to_numpy()
+        p = t["p_sim"].to_numpy()
+        label = "95% of I under permutation"
+    elif band == "normal":
+        q = stats.norm.ppf(0.5 + level / 2)
+        se = np.sqrt(t["VI_norm"].to_numpy())
+        lo, hi = t["EI"].to_numpy() - q * se, t["EI"].to_numpy() + q * se
+        p = t["p_norm"].to_numpy()
+        label = f"{level:.0%} band under normality"
+    else:
+        raise PlotError(f"band must be 'permutation' or 'normal'; got {band!r}")
+    family = [_BASE_FONT]
+    fig = _new_figure(figsize, family)
+    with rc_context(_rc(family)):
+        ax = fig.add_axes((0.12, 0.16, 0.84, 0.72))
+        ax.fill_between(years, lo, hi, color="#cccccc", alpha=0.8, linewidth=0, label=label)
+        ax.plot(years, t["I"].to_numpy(), color="#b2182b", linewidth=1.2, zorder=3,
+                label="Moran's I")
+        sig = p <= alpha
+        ax.scatter(years[sig], t["I"].to_numpy()[sig], color="#b2182b", s=18, zorder=4,
+                   label=f"p <= {alpha}")
+        ax.scatter(years[~sig], t["I"].to_numpy()[~sig], facecolors="white",
+                   edgecolors="#b2182b", s=18, zorder=4, label=f"p > {alpha}")
+        ax.axhline(float(t["EI"].iloc[0]), color="#555555", linewidth=0.6, linestyle="--")
+        ax.set_xticks(years)
+        ax.set_xticklabels([str(y) for y in years], rotation=45 if len(years) > 8 else 0)
+        ax.set_ylabel("Moran's I")
+        ax.legend(fontsize=7, frameon=False, loc="best")
+        var = str(t["variable"].iloc[0])
+        ax.set_title(title or f"Global Moran's I of {var} by year (W: {t['W'].iloc[0]})")
+        _note(fig, note if note is not None else result.note)
+    return fig
