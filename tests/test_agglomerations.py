@@ -90,3 +90,26 @@ def test_alternative_scopes():
         ag.members(["yangtze_river_delta", "yangtze_river_delta_2019"])
     with pytest.raises(ag.AgglomerationError, match="unknown agglomeration scope"):
         ag.members("greater_atlantis")
+
+
+def test_agglomeration_blocks_split_geographic_w_exactly():
+    """Block weights from the shipped registry: within-agglomeration links only join units of the
+    same agglomeration, and within + between reproduces the queen W bit for bit."""
+    import warnings
+
+    from spatialinno.errors import IslandWarning
+    from spatialinno.weights import Weights
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", IslandWarning)
+        w = Weights.contiguity()
+    part = ag.groups(overlap=ag.agglomerations()["agglomeration"].tolist())
+    within, between = Weights.blocks(w, part, unassigned="between")
+    assert (within.sparse + between.sparse != w.sparse).nnz == 0
+    coo = within.sparse.tocoo()
+    pairs = list(zip(coo.row, coo.col, strict=True))
+    assert pairs and all(part.get(w.codes[i]) == part.get(w.codes[j]) is not None for i, j in pairs)
+    # 北京-天津 (both 京津冀) is a within link; 北京-张家口 too; 上海-苏州 (both 长三角) too
+    idx = {c: k for k, c in enumerate(w.codes)}
+    assert within.sparse[idx["110000"], idx["120000"]] > 0
+    assert within.sparse[idx["310000"], idx["320500"]] > 0
