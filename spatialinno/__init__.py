@@ -4,7 +4,8 @@ Pipeline stages, one module each: ``cities`` (unit registry and history), ``boun
 (shipped and user boundary layers), ``panel`` (yearbook panels and the join), ``index``
 (NQPF composite indices), ``report`` (table export), ``runner``/``cli`` (end-to-end runs).
 ``weights`` (the ``Weights`` value object), ``esda`` (Moran/LISA by year), ``plots`` (figures),
-``agglomerations`` (the 19 urban agglomerations). Models join as they land.
+``agglomerations`` (the 19 urban agglomerations), ``models`` (fixed-effects spatial panel
+models: ``fit``, ``etable``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from . import agglomerations, cities, esda
 from .boundaries import load_boundaries
 from .index import IndexResult, build_index
+from .models import etable, fit
 from .panel import JoinReport, Panel, load_panel, read_table
 from .runner import demo_panel
 from .weights import Weights
@@ -24,6 +26,8 @@ __all__ = [
     "agglomerations",
     "esda",
     "Weights",
+    "fit",
+    "etable",
     "load_boundaries",
     "load_panel",
     "read_table",

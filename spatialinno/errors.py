@@ -97,3 +97,33 @@ class PlotError(SpatialinnoError, ValueError):
 
 class FontNotFoundError(PlotError):
     """Chinese labels were requested but no font covering CJK ideographs is available."""
+
+
+# Spatial panel models
+
+class ModelSpecificationError(SpatialinnoError, ValueError):
+    """An option, formula or array shape is invalid for the requested model."""
+
+
+class UnbalancedPanelError(SpatialinnoError, ValueError):
+    """The panel is not balanced; ``.missing`` lists every missing (unit, time) pair."""
+
+    def __init__(self, message: str, missing: list[tuple[object, object]] | None = None) -> None:
+        super().__init__(message)
+        self.missing = missing or []
+
+
+class WeightsAlignmentError(SpatialinnoError, ValueError):
+    """The weights' unit codes do not match the panel's units (missing/extra codes are named)."""
+
+
+class BoundaryWarning(SpatialinnoWarning):
+    """A spatial parameter (rho or lambda) was estimated close to a bound of its space."""
+
+
+class FlatLikelihoodWarning(SpatialinnoWarning):
+    """The concentrated log-likelihood is nearly flat at the optimum (weak identification)."""
+
+
+class CollinearityWarning(SpatialinnoWarning):
+    """The (transformed) regressor matrix is nearly singular."""

@@ -1,0 +1,360 @@
+"""Public entry points: :func:`fit` (formula + long panel DataFrame) and :func:`fit_array`.
+
+Panel order is fixed in ONE place (:func:`_panel_arrays`): rows are sorted by (time, unit), stacked
+time-major, and W is aligned to the sorted unit codes *by code*, never by position.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from . import core
+from .effects import multipliers
+from ..errors import (CollinearityWarning, ModelSpecificationError, UnbalancedPanelError,
+                         WeightsAlignmentError)
+from .results import SpatialPanelResults
+from .spec import ModelSpec, check_fe, get_spec
+
+__all__ = ["fit", "fit_array"]
+
+
+# --------------------------------------------------------------------------------------------
+# weights
+# --------------------------------------------------------------------------------------------
+def _transform_name(W: sp.spmatrix) -> str:
+    rs = np.asarray(W.sum(axis=1)).ravel()
+    if np.allclose(rs[rs != 0], 1.0, atol=1e-10):
+        return "row"
+    return "none"
+
+
+def _resolve_weights(w: object, units: Sequence[str],
+                     label: str = "w") -> tuple[sp.csr_matrix, str, str]:
+    """``(W aligned to units, name, transform)`` for a Weights, libpysal W or (matrix, codes)."""
+    units = [str(u) for u in units]
+    if hasattr(w, "align") and hasattr(w, "codes"):  # spatialinno.weights.Weights (duck-typed)
+        wa = w.align(units)
+        return sp.csr_matrix(wa.sparse, dtype=float), str(getattr(w, "name", label)), \
+            str(getattr(w, "transform", _transform_name(wa.sparse)))
+    if isinstance(w, tuple) and len(w) == 2:
+        mat, codes = w
+        name = label
+    elif hasattr(w, "id_order") and hasattr(w, "sparse"):  # libpysal.weights.W
+        mat, codes = w.sparse, w.id_order
+        name = f"libpysal W ({getattr(w, 'transform', '?')})"
+    else:
+        raise ModelSpecificationError(
+            f"{label}: expected a spatialinno Weights, a libpysal W or a (sparse matrix, codes) "
+            f"pair; received {type(w).__name__}.")
+    mat = sp.csr_matrix(mat, dtype=float)
+    codes = [str(c) for c in codes]
+    if mat.shape != (len(codes), len(codes)):
+        raise WeightsAlignmentError(
+            f"{label}: matrix shape {mat.shape} does not match {len(codes)} codes.")
+    if len(set(codes)) != len(codes):
+        raise WeightsAlignmentError(f"{label}: duplicate codes in the weights.")
+    missing = sorted(set(units) - set(codes))
+    extra = sorted(set(codes) - set(units))
+    if missing or extra:
+        raise WeightsAlignmentError(
+            f"{label}: the weights' codes do not match the panel's units. Units without a row in "
+            f"W: {missing[:20]}{' ...' if len(missing) > 20 else ''} ({len(missing)}); codes in W "
+            f"not in the panel: {extra[:20]}{' ...' if len(extra) > 20 else ''} ({len(extra)}). "
+            f"Subset or rebuild W for exactly the panel's units.")
+    pos = {c: i for i, c in enumerate(codes)}
+    idx = np.array([pos[u] for u in units])
+    mat = mat[idx][:, idx]
+    return sp.csr_matrix(mat), name, _transform_name(mat)
+
+
+# --------------------------------------------------------------------------------------------
+# panel
+# --------------------------------------------------------------------------------------------
+def _panel_frame(data: pd.DataFrame, unit: str | None,
+                 time: str | None) -> tuple[pd.DataFrame, str, str]:
+    df = data
+    if isinstance(df.index, pd.MultiIndex) and (unit is None or time is None):
+        unit = unit or df.index.names[0]
+        time = time or df.index.names[1]
+        df = df.reset_index()
+    if unit is None or time is None:
+        raise ModelSpecificationError("Pass unit= and time= (column names), or a DataFrame with a "
+                                      "(unit, time) MultiIndex.")
+    for c in (unit, time):
+        if c not in df.columns:
+            raise ModelSpecificationError(
+                f"Column {c!r} not in the data; columns are {list(df.columns)}.")
+    dup = df.duplicated([unit, time])
+    if dup.any():
+        pairs = df.loc[dup, [unit, time]].head(10).to_records(index=False).tolist()
+        raise UnbalancedPanelError(f"{int(dup.sum())} duplicated (unit, time) rows, e.g. {pairs}; "
+                                   "each unit-period must appear once.")
+    units = pd.Index(sorted(df[unit].unique(), key=str))
+    times = pd.Index(sorted(df[time].unique()))
+    if len(df) != len(units) * len(times):
+        full = pd.MultiIndex.from_product([units, times])
+        have = pd.MultiIndex.from_frame(df[[unit, time]])
+        missing = [tuple(x) for x in full.difference(have)]
+        shown = ", ".join(f"({u}, {t})" for u, t in missing[:50])
+        raise UnbalancedPanelError(
+            f"The panel is unbalanced: {len(missing)} unit-periods are missing ({len(units)} units "
+            f"x {len(times)} periods expected): {shown}{' ...' if len(missing) > 50 else ''}. "
+            f"Spatial panel ML needs a balanced panel; fill or drop these units/periods "
+            f"explicitly.", missing)
+    key = df[unit].map(lambda u: units.get_loc(u))
+    out = df.assign(_t=df[time].map(lambda t: times.get_loc(t)), _u=key).sort_values(["_t", "_u"])
+    return out, unit, time
+
+
+def _model_matrices(formula: str,
+                    df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, str, list[str], bool]:
+    from formulaic import model_matrix
+    try:
+        mm = model_matrix(formula, df, na_action="raise")
+    except Exception as exc:  # formulaic raises several types; re-raise with our class
+        raise ModelSpecificationError(
+            f"Cannot build the model matrices for {formula!r}: {exc}") from exc
+    lhs, rhs = mm.lhs, mm.rhs
+    if lhs.shape[1] != 1:
+        raise ModelSpecificationError("The formula needs exactly one dependent variable.")
+    names = [str(c) for c in rhs.columns]
+    has_int = "Intercept" in names
+    X = np.asarray(rhs.drop(columns=["Intercept"]) if has_int else rhs, dtype=float)
+    return np.asarray(lhs, dtype=float).ravel(), X, str(lhs.columns[0]), \
+        [c for c in names if c != "Intercept"], has_int
+
+
+def fit(formula: str, data: pd.DataFrame, w: object, model: str = "sar", effects: str = "unit", *,
+        unit: str | None = None, time: str | None = None, m: object | None = None,
+        lee_yu: bool | str = True, logdet: object = "auto", cov_type: str = "oim",
+        effects_draws: int = 1000, effects_method: str = "simulation",
+        seed: int | None = 0) -> SpatialPanelResults:
+    r"""Fit a fixed-effects spatial panel model by maximum likelihood.
+
+    Parameters
+    ----------
+    formula : str
+        ``"y ~ x1 + x2"`` (formulaic syntax). The intercept is dropped when fixed effects are used;
+        for SLX/SDM/SDEM every regressor (not the intercept) is also entered as ``W*x``.
+    data : pandas.DataFrame
+        Long, balanced panel with ``unit`` and ``time`` columns (or a (unit, time) MultiIndex).
+        Rows may be in any order; an unbalanced panel raises :class:`UnbalancedPanelError` listing
+        the missing unit-periods.
+    w : Weights, libpysal W or (sparse matrix, codes)
+        Spatial weights keyed by unit code; aligned to the panel by code.
+    model : {"sar", "sem", "sdm", "sdem", "slx", "sac", "ols"}
+    effects : {"unit", "time", "twoway", "none"}
+    m : optional
+        Second weights for the SAC error process (defaults to ``w``).
+    lee_yu : bool or {"transform", "bias"}
+        ``True``/``"transform"`` (default): Lee & Yu (2010) orthonormal transformation approach --
+        unit FE: :math:`\sigma^2` scaled by :math:`T/(T-1)` and :math:`T-1` periods in the variance
+        (coefficients unchanged); time FE: :math:`n-1` cross-sections and
+        :math:`\log|I-\rho W|-\log(1-\rho)` (all estimates corrected; row-standardised W
+        required); two-way: both. ``"bias"``: the direct estimator followed by the Lee-Yu analytical
+        bias correction (as in Elhorst's and SDPDmod's routines; time/two-way FE; unit FE only
+        rescales :math:`\sigma^2`). ``False``: the direct approach of splm/spreg (no correction).
+    logdet : "auto", "eigen", "lu", Eigen() or SparseLU()
+        ``"auto"``: eigenvalues for n <= 500, sparse LU otherwise.
+    cov_type : {"oim", "hessian"}
+        ``"oim"``: analytic information matrix (Elhorst 2014, ch. 3; Lee & Yu 2010);
+        ``"hessian"``: inverse of the numerical Hessian of the full log-likelihood (observed
+        information).
+    effects_draws, effects_method, seed
+        Effects computed at fit time: ``"simulation"`` (``effects_draws`` draws, seeded) or
+        ``"delta"``; ``effects_draws=0`` skips them (use ``result.impacts()`` later).
+
+    Returns
+    -------
+    SpatialPanelResults
+
+    Examples
+    --------
+    >>> res = fit("nqpf ~ rd + digital", data=panel, w=w, model="sdm", effects="twoway",
+    ...           unit="code", time="year")  # doctest: +SKIP
+    """
+    df, unit, time = _panel_frame(data, unit, time)
+    units = [str(u) for u in pd.unique(df[unit])]
+    T = df[time].nunique()
+    n = len(units)
+    y, X, yname, xnames, has_int = _model_matrices(formula, df)
+    W, wname, wtr = _resolve_weights(w, units, "w")
+    M = None if m is None else _resolve_weights(m, units, "m")[0]
+    times = list(pd.unique(df[time]))
+    ev = None
+    if isinstance(core.resolve_logdet(logdet, n), core.Eigen) and hasattr(w, "align"):
+        try:  # cached on the Weights object; permutation-invariant, so valid for the aligned W
+            ev = getattr(w, "eigenvalues", None)
+        except Exception:  # e.g. too large for a dense eigen-decomposition: computed below
+            ev = None
+        ev = None if ev is None else np.asarray(ev)
+    return _fit_core(y, X, W, n, T, get_spec(model), check_fe(effects), M=M, lee_yu=lee_yu,
+                     logdet=logdet, cov_type=cov_type, effects_draws=effects_draws,
+                     effects_method=effects_method, seed=seed, dep_var=yname, exog=xnames,
+                     intercept=has_int, w_name=wname, w_transform=wtr, units=units, times=times,
+                     eigenvalues=ev)
+
+
+def fit_array(y: np.ndarray, X: np.ndarray, W: sp.spmatrix, model: str = "sar",
+              effects: str = "unit", *, M: sp.spmatrix | None = None,
+              exog_names: Sequence[str] | None = None,
+              intercept: bool = False, eigenvalues: np.ndarray | None = None,
+              **kwargs: object) -> SpatialPanelResults:
+    """Array API. ``y`` has shape ``(T, n)`` and ``X`` ``(T, n, k)``; unit ``i`` is row/column ``i``
+    of ``W`` (the caller guarantees the alignment). ``eigenvalues`` of ``W`` may be passed to reuse
+    them across fits (used by the Eigen log-determinant). Other keywords as in :func:`fit`."""
+    y = np.asarray(y, dtype=float)
+    X = np.asarray(X, dtype=float)
+    if y.ndim != 2 or X.ndim != 3 or X.shape[:2] != y.shape:
+        raise ModelSpecificationError(f"Expected y of shape (T, n) and X of shape (T, n, k); "
+                                      f"received {y.shape} and {X.shape}.")
+    T, n = y.shape
+    if W.shape != (n, n):
+        raise ModelSpecificationError(f"W has shape {W.shape}, expected ({n}, {n}).")
+    k = X.shape[2]
+    names = list(exog_names) if exog_names is not None else [f"x{i + 1}" for i in range(k)]
+    W = sp.csr_matrix(W, dtype=float)
+    return _fit_core(y.reshape(-1), X.reshape(T * n, k), W, n, T, get_spec(model),
+                     check_fe(effects), M=M, dep_var="y", exog=names, intercept=intercept,
+                     w_name="W",
+                     w_transform=_transform_name(W), units=[str(i) for i in range(n)],
+                     times=list(range(T)), eigenvalues=eigenvalues, **kwargs)
+
+
+def _param_names(spec: ModelSpec, exog: list[str], intercept: bool) -> list[str]:
+    names = list(exog) + ([f"W*{x}" for x in exog] if spec.wx else [])
+    if intercept:
+        names.append("Intercept")
+    if spec.rho:
+        names.append("rho")
+    if spec.lam:
+        names.append("lambda")
+    return names
+
+
+def _fit_core(y, X, W, n, T, spec, fe, *, M=None, lee_yu=True, logdet="auto", cov_type="oim",
+              effects_draws=1000, effects_method="simulation", seed=0, dep_var="y", exog=(),
+              intercept=False, w_name="W", w_transform="", units=(), times=(), eigenvalues=None):
+    exog = list(exog)
+    ly = {True: "transform", False: "none", "transform": "transform", "bias": "bias",
+          "none": "none"}.get(lee_yu)
+    if ly is None:
+        raise ModelSpecificationError(
+            f"lee_yu={lee_yu!r}: expected True, False, 'transform' or 'bias'.")
+    if fe == "none" or not spec.is_ml:
+        ly = "none"  # nothing to correct: pooled, or OLS (SLX) with a dof-corrected sigma^2
+    if cov_type not in ("oim", "hessian"):
+        raise ModelSpecificationError(f"cov_type={cov_type!r}: expected 'oim' or 'hessian'.")
+    use_int = intercept and fe == "none"
+    Xn = np.ones((n * T, 1)) if use_int else None
+    d = core.build_design(spec, y, X, W, n, T, fe=fe, lee_yu=(ly == "transform"), logdet=logdet,
+                          M=M, X_nolag=Xn, eigenvalues_w=eigenvalues)
+    f = core.estimate(d)
+    if ly == "bias":
+        if fe in ("time", "twoway") and spec.is_ml:
+            f = core.lee_yu_bias_correction(d, f, core.information_matrix(d, f))
+        elif fe == "unit":
+            f = core.CoreFit(f.beta, f.rho, f.lam, f.sigma2 * T / (T - 1), f.loglik, f.resid,
+                             f.converged, f.curvature)
+    if spec.is_ml:
+        info = core.information_matrix(d, f) if cov_type == "oim" else core.numerical_hessian(d, f)
+        try:
+            full = np.linalg.inv(info)
+        except np.linalg.LinAlgError:
+            warnings.warn("The information matrix is singular; falling back to the numerical "
+                          "Hessian of the log-likelihood for the variance.", CollinearityWarning,
+                          stacklevel=3)
+            cov_type = "hessian"
+            full = np.linalg.pinv(core.numerical_hessian(d, f))
+    else:
+        Xt = d.XX[:, :d.k]
+        # OLS: classical covariance with the degrees-of-freedom corrected residual variance
+        dof = n * T - d.k - _fe_dof(fe, n, T)
+        s2 = float(f.resid @ f.resid) / dof
+        full = np.zeros((d.k + 1, d.k + 1))
+        full[:d.k, :d.k] = s2 * np.linalg.inv(Xt.T @ Xt)
+        full[-1, -1] = 2 * s2**2 / dof
+        f = core.CoreFit(f.beta, 0.0, 0.0, s2, f.loglik, f.resid, True, f.curvature)
+    names = _param_names(spec, exog, use_int)
+    p = len(names)
+    theta = np.concatenate([f.beta, [f.rho] if spec.rho else [], [f.lam] if spec.lam else []])
+    params = pd.Series(theta, index=names, name="estimate")
+    cov = pd.DataFrame(full[:p, :p], index=names, columns=names)
+    # fit statistics, fixed effects
+    idx = pd.MultiIndex.from_product([list(times), list(units)], names=["time", "unit"])
+    ystar = d.Y[:, 0]
+    if fe == "none":
+        ystar = ystar - ystar.mean()
+    r2 = 1.0 - float(f.resid @ f.resid) / float(ystar @ ystar)
+    xb = d.XX[:, :d.k] @ f.beta
+    if spec.rho:
+        A = sp.identity(n, format="csc") - f.rho * d.W
+        yhat = core._per_period_solve(A, xb, n, T)
+        yhat = core.within(yhat.reshape(-1, 1), n, T, fe).ravel()
+    else:
+        yhat = xb
+    r2c = float(np.corrcoef(d.Y[:, 0], yhat)[0, 1] ** 2)
+    wy = core.lag(W, d.y_raw.reshape(-1, 1), n, T).ravel() if spec.rho else 0.0
+    raw = d.y_raw - f.rho * wy - d.X_raw @ f.beta
+    fx = _recover_effects(raw, n, T, fe, units, times)
+    mult = None
+    ev = getattr(d.ld_w, "eigenvalues", None) if d.ld_w is not None else None
+    kx = len(exog)
+    if kx:
+        mult = multipliers(W, ev if spec.rho else None, seed=0) if spec.rho else multipliers(
+            W, np.zeros(1))
+    bounds = d.ld_w.bounds if spec.rho else (-np.inf, np.inf)
+    res = SpatialPanelResults(
+        spec=spec, params=params, cov=cov, sigma2=f.sigma2, sigma2_se=float(np.sqrt(full[-1, -1])),
+        loglik=f.loglik, nobs=n * T, n=n, T=T, fe=fe, lee_yu=ly,
+        bias_correction=_ly_text(ly, fe, spec), cov_type=cov_type, dep_var=dep_var,
+        exog_names=tuple(exog), w_name=w_name, w_transform=w_transform, r2=r2, r2_corr=r2c,
+        fixed_effects=fx, resid=pd.Series(f.resid, index=idx, name="resid"),
+        fitted=pd.Series(d.Y[:, 0] - f.resid, index=idx, name="fitted"), converged=f.converged,
+        effects=None, _mult=mult, _rho_bounds=bounds)
+    if kx and effects_draws and spec.name != "ols":
+        eff = res.impacts(effects_method, draws=effects_draws, seed=seed)
+        object.__setattr__(res, "effects", eff)
+    return res
+
+
+def _fe_dof(fe: str, n: int, T: int) -> int:
+    return {"none": 0, "unit": n, "time": T, "twoway": n + T - 1}[fe]
+
+
+def _ly_text(ly: str, fe: str, spec: ModelSpec) -> str:
+    if not spec.is_ml:
+        return "not applicable (OLS; sigma^2 = e'e/(nT - k - absorbed effects))"
+    if ly == "none":
+        return "off (direct approach, sigma^2 = e'e/(nT))"
+    if ly == "transform":
+        return {"unit": "on: F_{T,T-1} transformation; sigma^2 x T/(T-1), T-1 periods in the "
+                        "variance",
+                "time": "on: F_{n,n-1} transformation; n-1 cross-sections, log-det minus "
+                        "log(1-rho); all estimates corrected",
+                "twoway": "on: F_{T,T-1} and F_{n,n-1} transformations; (n-1)(T-1) observations, "
+                          "log-det minus log(1-rho); all estimates corrected"}[fe]
+    return {"unit": "on (bias): sigma^2 x T/(T-1)",
+            "time": "on (bias): Lee-Yu analytical correction of the direct estimator",
+            "twoway": "on (bias): Lee-Yu analytical correction of the direct estimator, "
+                      "sigma^2 x T/(T-1)"}[fe]
+
+
+def _recover_effects(raw: np.ndarray, n: int, T: int, fe: str, units, times) -> dict:
+    r = raw.reshape(T, n)
+    out: dict = {}
+    if fe == "unit":
+        out["unit"] = pd.Series(r.mean(axis=0), index=list(units), name="unit_effect")
+    elif fe == "time":
+        out["time"] = pd.Series(r.mean(axis=1), index=list(times), name="time_effect")
+    elif fe == "twoway":
+        g = r.mean()
+        out["intercept"] = float(g)
+        out["unit"] = pd.Series(r.mean(axis=0) - g, index=list(units), name="unit_effect")
+        out["time"] = pd.Series(r.mean(axis=1) - g, index=list(times), name="time_effect")
+    return out

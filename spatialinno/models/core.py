@@ -1,0 +1,708 @@
+r"""The one likelihood core behind every spatial panel model.
+
+Data convention
+---------------
+A balanced panel of ``n`` units and ``T`` periods is stacked **time-major**: row ``t * n + i`` is
+unit ``i`` in period ``t`` (the order of Elhorst's routines and of spreg), so the spatial operator
+is ``I_T (x) W``. Spatial lags are always formed from the *untransformed* data, then transformed;
+for row-standardised ``W`` this equals lagging the transformed data for unit effects and is the
+exact equivalent of estimating the time dummies for time effects.
+
+Fixed effects and the Lee-Yu transformation
+-------------------------------------------
+The within transform removes unit means (``"unit"``), period means (``"time"``) or both
+(``"twoway"``).
+With ``lee_yu=False`` the likelihood is the *direct* approach of Elhorst (2014, ch. 3) and of splm /
+spreg: effective sample ``nT``. With ``lee_yu=True`` the likelihood is that of the orthonormal
+transformation approach of Lee & Yu (2010, J. Econometrics 154, 165-185,
+https://doi.org/10.1016/j.jeconom.2009.08.001):
+
+* unit effects: data transformed by :math:`F_{T,T-1}`; :math:`T` is replaced by :math:`T-1` in the
+  log-determinant term, the sample size and the information matrix. The point estimates of
+  :math:`\beta, \rho, \lambda` are unchanged and :math:`\hat\sigma^2` is multiplied by
+  :math:`T/(T-1)`.
+* time effects (requires row-standardised ``W`` and ``M``): data transformed by :math:`F_{n,n-1}`;
+  :math:`n` is replaced by :math:`n-1` in the sample size, the log-determinant becomes
+  :math:`T[\log|I-\rho W| - \log(1-\rho)]` and traces in the information matrix are those of
+  :math:`F'_{n,n-1} G F_{n,n-1}`. All estimates change (this removes the :math:`O(1/n)` bias).
+* two-way: both; effective sample :math:`(n-1)(T-1)`.
+
+Likelihood
+----------
+For :math:`A = I - \rho W`, :math:`B = I - \lambda M` and transformed data,
+
+.. math::
+
+   \ell = -\tfrac{N^*}{2}\log(2\pi\sigma^2) + T^*\,[\log|A^*| + \log|B^*|]
+          - \tfrac{1}{2\sigma^2} \| B(Ay - X\beta) \|^2 ,
+
+concentrated in :math:`\beta` and :math:`\sigma^2`. All sums of squares come from one Gram matrix of
+``[y, Wy, My, MWy, X, MX]``, so each likelihood evaluation costs a log-determinant and a k x k
+solve.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+import scipy.sparse as sp
+from scipy import optimize
+from scipy.sparse.linalg import splu
+
+from ..errors import (BoundaryWarning, CollinearityWarning, FlatLikelihoodWarning,
+                         ModelSpecificationError)
+from .spec import ModelSpec
+
+__all__ = [
+    "Eigen", "SparseLU", "LogDet", "resolve_logdet", "within", "lag", "FETransform",
+    "Design", "build_design", "CoreFit", "estimate", "information_matrix", "numerical_hessian",
+    "full_loglik",
+]
+
+_AUTO_EIGEN_MAX_N = 500
+
+
+# --------------------------------------------------------------------------------------------
+# log-determinants
+# --------------------------------------------------------------------------------------------
+class LogDet(Protocol):
+    """A prepared log-determinant ``rho -> log|I - rho W|`` with the parameter space of ``rho``."""
+
+    bounds: tuple[float, float]
+    eigenvalues: np.ndarray | None
+
+    def __call__(self, rho: float) -> float: ...
+
+
+def _bounds_from_eigenvalues(ev: np.ndarray) -> tuple[float, float]:
+    real = ev.real[np.abs(ev.imag) < 1e-10 * max(1.0, np.abs(ev).max())]
+    hi = real.max() if real.size else 1.0
+    lo = real.min() if real.size else -1.0
+    upper = 1.0 / hi if hi > 0 else np.inf
+    lower = 1.0 / lo if lo < 0 else -np.inf
+    return float(lower), float(upper)
+
+
+def _eigenvalues(W: sp.spmatrix) -> np.ndarray:
+    d = W.toarray()
+    if np.allclose(d, d.T, atol=1e-14):
+        return np.linalg.eigvalsh(d).astype(complex)
+    # row-standardised symmetric C: W = D^-1 C is similar to D^-1/2 C D^-1/2 (real spectrum)
+    rs = d.sum(axis=1)
+    if np.all(rs > 0):
+        c = d * rs[:, None]
+        if np.allclose(c, c.T, atol=1e-10 * max(1.0, np.abs(c).max())):
+            s = 1.0 / np.sqrt(rs)
+            return np.linalg.eigvalsh(s[:, None] * c * s[None, :]).astype(complex)
+    return np.linalg.eigvals(d)
+
+
+@dataclass(frozen=True)
+class Eigen:
+    """Log-determinant from the eigenvalues of ``W``: :math:`\\sum_i \\log(1-\\rho\\omega_i)`.
+
+    Exact; the eigenvalues are computed once per ``W`` (O(n^3); symmetric or symmetric-similar
+    ``W`` use the faster symmetric solver). Suited to n up to about a thousand.
+    """
+
+    def prepare(self, W: sp.csr_matrix, eigenvalues: np.ndarray | None = None) -> "_EigenLogDet":
+        ev = np.asarray(eigenvalues) if eigenvalues is not None else _eigenvalues(W)
+        return _EigenLogDet(ev.astype(complex), _bounds_from_eigenvalues(ev))
+
+
+@dataclass(frozen=True)
+class _EigenLogDet:
+    eigenvalues: np.ndarray
+    bounds: tuple[float, float]
+
+    def __call__(self, rho: float) -> float:
+        return float(np.sum(np.log(1.0 - rho * self.eigenvalues)).real)
+
+
+@dataclass(frozen=True)
+class SparseLU:
+    """Log-determinant from a sparse LU factorisation of ``I - rho W`` at each evaluation.
+
+    Exact; :math:`\\log|I-\\rho W| = \\sum \\log|u_{ii}|`. The bounds of ``rho`` come from the
+    extreme real eigenvalues found by ARPACK (1 exactly for row-standardised ``W``).
+    """
+
+    def prepare(self, W: sp.csr_matrix, eigenvalues: np.ndarray | None = None) -> "_LULogDet":
+        if eigenvalues is not None:
+            b = _bounds_from_eigenvalues(np.asarray(eigenvalues))
+        else:
+            b = _sparse_bounds(W)
+        return _LULogDet(sp.csc_matrix(W), b)
+
+
+def _sparse_bounds(W: sp.csr_matrix) -> tuple[float, float]:
+    from scipy.sparse.linalg import eigs
+    n = W.shape[0]
+    if n < 50:
+        return _bounds_from_eigenvalues(np.linalg.eigvals(W.toarray()))
+    rs = np.asarray(W.sum(axis=1)).ravel()
+    if np.allclose(rs, 1.0):
+        hi = 1.0
+    else:
+        hi = float(eigs(W, k=1, which="LR", return_eigenvectors=False)[0].real)
+    try:
+        lo = float(eigs(W, k=1, which="SR", return_eigenvectors=False, tol=1e-8)[0].real)
+    except Exception:  # ARPACK did not converge: fall back on the spectral-radius bound
+        lo = -float(np.abs(np.asarray(W.sum(axis=1))).max())
+    return (1.0 / lo if lo < 0 else -np.inf, 1.0 / hi if hi > 0 else np.inf)
+
+
+@dataclass(frozen=True)
+class _LULogDet:
+    W: sp.csc_matrix
+    bounds: tuple[float, float]
+    eigenvalues: None = None
+
+    def __call__(self, rho: float) -> float:
+        n = self.W.shape[0]
+        a = (sp.identity(n, format="csc") - rho * self.W).tocsc()
+        lu = splu(a, permc_spec="MMD_AT_PLUS_A", options={"SymmetricMode": True})
+        return float(np.sum(np.log(np.abs(lu.U.diagonal()))))
+
+
+def resolve_logdet(logdet: object, n: int) -> Eigen | SparseLU:
+    """``"auto"`` -> :class:`Eigen` for n <= 500 else :class:`SparseLU`; names or objects."""
+    if isinstance(logdet, (Eigen, SparseLU)):
+        return logdet
+    key = str(logdet).lower()
+    if key == "auto":
+        return Eigen() if n <= _AUTO_EIGEN_MAX_N else SparseLU()
+    if key in ("eigen", "eig", "eigenvalues"):
+        return Eigen()
+    if key in ("lu", "sparselu", "sparse_lu"):
+        return SparseLU()
+    raise ModelSpecificationError(
+        f"logdet={logdet!r} is not known; expected 'auto', 'eigen', 'lu', Eigen() or SparseLU().")
+
+
+# --------------------------------------------------------------------------------------------
+# transforms
+# --------------------------------------------------------------------------------------------
+def within(Z: np.ndarray, n: int, T: int, fe: str) -> np.ndarray:
+    """Within-transform time-major stacked columns ``Z`` (shape ``(T*n, k)``) for ``fe``."""
+    z = Z.reshape(T, n, -1)
+    if fe in ("unit", "twoway"):
+        z = z - z.mean(axis=0, keepdims=True)
+    if fe in ("time", "twoway"):
+        z = z - z.mean(axis=1, keepdims=True)
+    return z.reshape(T * n, -1)
+
+
+def lag(W: sp.spmatrix, Z: np.ndarray, n: int, T: int) -> np.ndarray:
+    """``(I_T (x) W) Z`` for time-major stacked ``Z`` of shape ``(T*n, k)``."""
+    k = Z.shape[1]
+    z = Z.reshape(T, n, k).transpose(1, 0, 2).reshape(n, T * k)
+    return np.asarray(W @ z).reshape(n, T, k).transpose(1, 0, 2).reshape(T * n, k)
+
+
+@dataclass(frozen=True)
+class FETransform:
+    """Fixed-effects transform and effective dimensions (see the module docstring)."""
+
+    fe: str
+    lee_yu: bool
+
+    @property
+    def unit_ly(self) -> bool:
+        return self.lee_yu and self.fe in ("unit", "twoway")
+
+    @property
+    def time_ly(self) -> bool:
+        return self.lee_yu and self.fe in ("time", "twoway")
+
+    def n_eff(self, n: int) -> int:
+        return n - 1 if self.time_ly else n
+
+    def T_eff(self, T: int) -> int:
+        return T - 1 if self.unit_ly else T
+
+
+# --------------------------------------------------------------------------------------------
+# design: Gram matrix of the transformed columns
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Design:
+    """Everything the likelihood needs, computed once per fit.
+
+    ``Y`` has columns ``[y, Wy, My, MWy]`` and ``XX`` has ``[X, MX]``, all transformed, shape
+    ``(T*n, 4)`` and ``(T*n, 2k)``. ``gram`` is ``[Y, XX]' [Y, XX]``.
+    """
+
+    spec: ModelSpec
+    n: int
+    T: int
+    k: int
+    W: sp.csr_matrix
+    M: sp.csr_matrix
+    transform: FETransform
+    Y: np.ndarray
+    XX: np.ndarray
+    gram: np.ndarray
+    ld_w: LogDet | None
+    ld_m: LogDet | None
+    X_raw: np.ndarray = field(repr=False)
+    y_raw: np.ndarray = field(repr=False)
+
+    @property
+    def N_eff(self) -> int:
+        return self.transform.n_eff(self.n) * self.transform.T_eff(self.T)
+
+    def logdet_term(self, rho: float, lam: float) -> float:
+        T_eff = self.transform.T_eff(self.T)
+        out = 0.0
+        if self.spec.rho:
+            out += self.ld_w(rho) - (math.log(1.0 - rho) if self.transform.time_ly else 0.0)
+        if self.spec.lam:
+            out += self.ld_m(lam) - (math.log(1.0 - lam) if self.transform.time_ly else 0.0)
+        return T_eff * out
+
+    def moments(self, rho: float, lam: float) -> tuple[np.ndarray, np.ndarray, float]:
+        """Return ``(X~'X~, X~'y~, y~'y~)`` for ``y~ = B A y``, ``X~ = B X``."""
+        c = np.array([1.0, -rho, -lam, rho * lam])
+        k = self.k
+        D = np.vstack([np.eye(k), -lam * np.eye(k)])
+        g = self.gram
+        gyy, gyx, gxx = g[:4, :4], g[:4, 4:], g[4:, 4:]
+        return D.T @ gxx @ D, D.T @ (gyx.T @ c), float(c @ gyy @ c)
+
+    def beta_ssr(self, rho: float, lam: float) -> tuple[np.ndarray, float]:
+        xtx, xty, yty = self.moments(rho, lam)
+        beta = np.linalg.solve(xtx, xty)
+        return beta, max(yty - float(xty @ beta), 1e-300)
+
+    def concentrated(self, rho: float, lam: float) -> float:
+        _, ssr = self.beta_ssr(rho, lam)
+        N = self.N_eff
+        return -0.5 * N * (math.log(2 * math.pi * ssr / N) + 1.0) + self.logdet_term(rho, lam)
+
+
+def _is_row_standardised(W: sp.spmatrix) -> bool:
+    rs = np.asarray(W.sum(axis=1)).ravel()
+    return bool(np.allclose(rs, 1.0, atol=1e-10))
+
+
+def build_design(spec: ModelSpec, y: np.ndarray, X: np.ndarray, W: sp.spmatrix, n: int, T: int, *,
+                 fe: str, lee_yu: bool, logdet: object = "auto", M: sp.spmatrix | None = None,
+                 eigenvalues_w: np.ndarray | None = None,
+                 eigenvalues_m: np.ndarray | None = None,
+                 X_nolag: np.ndarray | None = None) -> Design:
+    """Build the :class:`Design` for time-major stacked ``y`` (``T*n``) and ``X`` (``T*n, kx``).
+
+    ``X`` must not contain ``W X`` columns: they are added here when ``spec.wx`` (column order
+    ``[X, W X, X_nolag]``; ``X_nolag``, e.g. an intercept, is never lagged).
+    """
+    W = sp.csr_matrix(W, dtype=float)
+    M = W if M is None else sp.csr_matrix(M, dtype=float)
+    y = np.asarray(y, dtype=float).reshape(-1, 1)
+    X = np.asarray(X, dtype=float).reshape(n * T, -1)
+    if spec.wx:
+        X = np.hstack([X, lag(W, X, n, T)])
+    if X_nolag is not None:
+        X = np.hstack([X, np.asarray(X_nolag, dtype=float).reshape(n * T, -1)])
+    tr = FETransform(fe, lee_yu and fe != "none")
+    if tr.time_ly and not (_is_row_standardised(W) and _is_row_standardised(M)):
+        raise ModelSpecificationError(
+            "The Lee-Yu transformation for time effects needs row-standardised weights (W 1 = 1); "
+            "received weights whose row sums differ from 1. Row-standardise W or pass "
+            "lee_yu=False.")
+    Wy = lag(W, y, n, T)
+    Y = np.hstack([y, Wy, lag(M, y, n, T), lag(M, Wy, n, T)])
+    XX = np.hstack([X, lag(M, X, n, T)])
+    Yt, XXt = within(Y, n, T, fe), within(XX, n, T, fe)
+    Z = np.hstack([Yt, XXt])
+    strat = resolve_logdet(logdet, n)
+    ld_w = strat.prepare(W, eigenvalues_w) if spec.rho else None
+    ld_m = None
+    if spec.lam:
+        if M is W and ld_w is not None:
+            ld_m = ld_w
+        else:
+            ld_m = strat.prepare(M, eigenvalues_m if M is not W else eigenvalues_w)
+    return Design(spec, n, T, X.shape[1], W, M, tr, Yt, XXt, Z.T @ Z, ld_w, ld_m, X, y.ravel())
+
+
+# --------------------------------------------------------------------------------------------
+# estimation
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CoreFit:
+    """Point estimates and likelihood of one fit (shapes: ``beta`` (k,), ``resid`` (T*n,))."""
+
+    beta: np.ndarray
+    rho: float
+    lam: float
+    sigma2: float
+    loglik: float
+    resid: np.ndarray
+    converged: bool
+    curvature: float
+
+
+def _interval(ld: LogDet) -> tuple[float, float]:
+    lo, hi = ld.bounds
+    lo = max(lo, -1e3)
+    hi = min(hi, 1e3)
+    eps = 1e-7 * (hi - lo)
+    return lo + eps, hi - eps
+
+
+def estimate(d: Design) -> CoreFit:
+    """Maximise the concentrated log-likelihood of ``d`` (OLS without a spatial parameter)."""
+    spec = d.spec
+    conv, rho, lam = True, 0.0, 0.0
+    if spec.rho and spec.lam:
+        (r_lo, r_hi), (l_lo, l_hi) = _interval(d.ld_w), _interval(d.ld_m)
+        f = lambda p: -d.concentrated(p[0], p[1])  # noqa: E731
+        r0 = _brent(lambda r: -d.concentrated(r, 0.0), r_lo, r_hi)
+        l0 = _brent(lambda q: -d.concentrated(0.0, q), l_lo, l_hi)
+        best = None
+        for start in ((r0, 0.0), (0.0, l0), (0.5 * r0, 0.5 * l0)):
+            res = optimize.minimize(f, np.array(start), method="L-BFGS-B",
+                                    bounds=[(r_lo, r_hi), (l_lo, l_hi)],
+                                    options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 500})
+            if best is None or res.fun < best.fun:
+                best = res
+        res = optimize.minimize(f, best.x, method="Nelder-Mead",
+                                options={"xatol": 1e-10, "fatol": 1e-13, "maxiter": 4000})
+        x = res.x if res.fun <= best.fun and _inside(res.x, (r_lo, r_hi), (l_lo, l_hi)) else best.x
+        rho, lam = float(x[0]), float(x[1])
+        conv = bool(best.success or res.success)
+    elif spec.rho:
+        iv = _interval(d.ld_w)
+        rho = _newton_polish(lambda r: d.concentrated(r, 0.0),
+                             _brent(lambda r: -d.concentrated(r, 0.0), *iv), iv)
+    elif spec.lam:
+        iv = _interval(d.ld_m)
+        lam = _newton_polish(lambda q: d.concentrated(0.0, q),
+                             _brent(lambda q: -d.concentrated(0.0, q), *iv), iv)
+    beta, ssr = d.beta_ssr(rho, lam)
+    sigma2 = ssr / d.N_eff
+    c = np.array([1.0, -rho, -lam, rho * lam])
+    D = np.vstack([np.eye(d.k), -lam * np.eye(d.k)])
+    resid = d.Y @ c - d.XX @ (D @ beta)
+    ll = d.concentrated(rho, lam)
+    curv = _curvature(d, rho, lam)
+    _check_fit(d, rho, lam, curv)
+    return CoreFit(beta, rho, lam, sigma2, ll, resid, conv, curv)
+
+
+def _inside(x, b1, b2) -> bool:
+    return b1[0] <= x[0] <= b1[1] and b2[0] <= x[1] <= b2[1]
+
+
+def _brent(f, lo: float, hi: float) -> float:
+    res = optimize.minimize_scalar(f, bounds=(lo, hi), method="bounded",
+                                   options={"xatol": 1e-11, "maxiter": 500})
+    return float(res.x)
+
+
+def _newton_polish(f, x: float, interval: tuple[float, float], h: float = 1e-5) -> float:
+    """A few Newton steps on the derivative of ``f`` (Brent stops at ~sqrt(eps) in x; the
+    derivative root is located to ~1e-11)."""
+    for _ in range(3):
+        if not (interval[0] + 2 * h < x < interval[1] - 2 * h):
+            return x
+        fp, f0, fm = f(x + h), f(x), f(x - h)
+        g = (fp - fm) / (2 * h)
+        c = (fp - 2 * f0 + fm) / h**2
+        if not c < 0:
+            return x
+        step = -g / c
+        if abs(step) > 10 * h:
+            return x
+        x_new = x + step
+        if f(x_new) < f0 - 1e-9 * abs(f0):
+            return x
+        x = x_new
+    return x
+
+
+def _curvature(d: Design, rho: float, lam: float) -> float:
+    """Second derivative of the concentrated log-likelihood per observation."""
+    if not d.spec.is_ml:
+        return -np.inf
+    h = 1e-4
+    if d.spec.rho:
+        lo, hi = _interval(d.ld_w)
+        r = min(max(rho, lo + h), hi - h)
+        f0, fp, fm = (d.concentrated(r + s, lam) for s in (0.0, h, -h))
+    else:
+        lo, hi = _interval(d.ld_m)
+        q = min(max(lam, lo + h), hi - h)
+        f0, fp, fm = (d.concentrated(rho, q + s) for s in (0.0, h, -h))
+    return (fp - 2 * f0 + fm) / h**2 / d.N_eff
+
+
+def _check_fit(d: Design, rho: float, lam: float, curv: float) -> None:
+    xtx, _, _ = d.moments(rho, lam)
+    s = np.sqrt(np.diag(xtx))
+    if np.any(s == 0):
+        raise ModelSpecificationError(
+            "A regressor is identically zero after the fixed-effects transform (e.g. a "
+            "time-invariant variable with unit effects); drop it.")
+    cond = np.linalg.cond(xtx / np.outer(s, s))
+    if cond > 1e10:
+        warnings.warn(f"The transformed regressor matrix is nearly singular (condition number "
+                      f"{cond:.3g} of the scaled X'X); coefficients are poorly determined. Drop or "
+                      f"combine collinear regressors.", CollinearityWarning, stacklevel=4)
+    for name, val, ld in (("rho", rho, d.ld_w), ("lambda", lam, d.ld_m)):
+        if ld is None:
+            continue
+        lo, hi = ld.bounds
+        lo, hi = max(lo, -1e3), min(hi, 1e3)
+        if min(val - lo, hi - val) < 0.01 * (hi - lo):
+            warnings.warn(f"{name} = {val:.6f} is within 1% of its bound ({lo:.4f}, {hi:.4f}) "
+                          f"given by the eigenvalues of W; the likelihood may have no interior "
+                          f"maximum. Check the specification and the weights.",
+                          BoundaryWarning, stacklevel=4)
+    if d.spec.is_ml:
+        ld = d.ld_w if d.spec.rho else d.ld_m
+        lo, hi = max(ld.bounds[0], -1e3), min(ld.bounds[1], 1e3)
+        total = curv * d.N_eff
+        sd = 1.0 / math.sqrt(-total) if total < 0 else np.inf
+        if sd > 0.25 * (hi - lo):
+            warnings.warn(f"The concentrated log-likelihood is nearly flat at the optimum: its "
+                          f"curvature implies a standard error of {sd:.3g} for the spatial "
+                          f"parameter, more than a quarter of its parameter space ({lo:.3f}, "
+                          f"{hi:.3f}); it is weakly identified (too few observations or W y nearly "
+                          f"collinear with X).", FlatLikelihoodWarning, stacklevel=4)
+
+
+# --------------------------------------------------------------------------------------------
+# variance
+# --------------------------------------------------------------------------------------------
+def _per_period_solve(A: sp.spmatrix, v: np.ndarray, n: int, T: int) -> np.ndarray:
+    lu = splu(sp.csc_matrix(A))
+    return lu.solve(v.reshape(T, n).T).T.reshape(-1)
+
+
+class _Traces:
+    """Traces of products of dense n x n matrices, optionally in the F_{n,n-1} space (tr PJQJ)."""
+
+    def __init__(self, time_ly: bool) -> None:
+        self.j = time_ly
+
+    def tr1(self, P: np.ndarray) -> float:
+        t = float(np.trace(P))
+        return t - P.sum() / P.shape[0] if self.j else t
+
+    def tr2(self, P: np.ndarray, Q: np.ndarray) -> float:
+        n = P.shape[0]
+        t = float(np.sum(P * Q.T))
+        if self.j:
+            one = np.ones(n)
+            Pi, Qi = P @ one, Q @ one
+            iP, iQ = one @ P, one @ Q
+            t += -float(iQ @ Pi) / n - float(iP @ Qi) / n + P.sum() * Q.sum() / n**2
+        return t
+
+
+DENSE_TRACE_MAX_N = 1500
+TRACE_PROBES = 200
+
+
+def _single_traces(Wm: sp.csr_matrix, c: float, time_ly: bool, dense: bool,
+                   probes: int = TRACE_PROBES, seed: int = 12345) -> tuple[float, float, float]:
+    r"""``(tr P, tr PP, tr P'P)`` for :math:`P = W(I - cW)^{-1}`, in the :math:`F_{n,n-1}` space
+    (:math:`\mathrm{tr}(PJQJ)`) when ``time_ly``.
+
+    Exact (dense inverse, O(n^3)) when ``dense``; otherwise Hutchinson estimates with ``probes``
+    seeded Rademacher vectors and one sparse LU (relative error about
+    :math:`\sqrt{2/(p\,n)}`), the iota-terms of the J-correction always exact.
+    """
+    n = Wm.shape[0]
+    one = np.ones(n)
+    lu = None if dense else splu(sp.csc_matrix(sp.identity(n, format="csc") - c * Wm))
+    if dense:
+        Wd = Wm.toarray()
+        P = Wd @ np.linalg.inv(np.eye(n) - c * Wd)
+        t1, t_pp, t_ptp = float(np.trace(P)), float(np.sum(P * P.T)), float(np.sum(P * P))
+        Pi, iP = P @ one, one @ P
+    else:
+        Z = np.random.default_rng(seed).choice([-1.0, 1.0], size=(n, probes))
+        PZ = np.asarray(Wm @ lu.solve(Z))
+        PPZ = np.asarray(Wm @ lu.solve(PZ))
+        t1 = float(np.mean(np.sum(Z * PZ, axis=0)))
+        t_pp = float(np.mean(np.sum(Z * PPZ, axis=0)))
+        t_ptp = float(np.mean(np.sum(PZ * PZ, axis=0)))
+        Pi = np.asarray(Wm @ lu.solve(one))
+        iP = lu.solve(np.asarray(Wm.T @ one), trans="T")
+    if time_ly:
+        iPi = float(one @ Pi)
+        t1 -= iPi / n
+        t_pp += -2.0 * float(iP @ Pi) / n + iPi**2 / n**2
+        t_ptp += -float(iP @ iP) / n - float(Pi @ Pi) / n + iPi**2 / n**2
+    return t1, t_pp, t_ptp
+
+
+def information_matrix(d: Design, fit: CoreFit) -> np.ndarray:
+    r"""Analytical information matrix of :math:`(\beta, \rho, \lambda, \sigma^2)` (absent ones
+    dropped).
+
+    With :math:`G = W A^{-1}`, :math:`\tilde G = B G B^{-1}`, :math:`H = M B^{-1}`,
+    :math:`\tilde X = BX`, :math:`d_\rho = B G X \beta` (transformed),
+
+    .. math::
+
+       I_{\beta\beta} = \tilde X'\tilde X/\sigma^2,\quad
+       I_{\beta\rho} = \tilde X' d_\rho/\sigma^2,\quad
+       I_{\rho\rho} = d_\rho'd_\rho/\sigma^2
+           + T^*\,\mathrm{tr}(\tilde G\tilde G + \tilde G'\tilde G),
+
+       I_{\rho\lambda} = T^*\,\mathrm{tr}(\tilde G H + \tilde G' H),\quad
+       I_{\lambda\lambda} = T^*\,\mathrm{tr}(HH + H'H),\quad
+       I_{\rho\sigma^2} = T^*\mathrm{tr}(\tilde G)/\sigma^2,\quad
+       I_{\lambda\sigma^2} = T^*\mathrm{tr}(H)/\sigma^2,\quad
+       I_{\sigma^2\sigma^2} = N^*/(2\sigma^4),
+
+    the information matrix of Elhorst (2014, ch. 3, eqs. 3.8 and 3.14) extended to SAC; with the
+    Lee-Yu transformation :math:`T^*, N^*` are the effective dimensions and the traces are those of
+    :math:`F'_{n,n-1} \cdot F_{n,n-1}` for time effects (Lee & Yu 2010). The traces are exact
+    (dense, O(n^3)) for n <= ``DENSE_TRACE_MAX_N`` and for SAC; above it SAR/SDM/SEM/SDEM use
+    seeded Hutchinson estimates (see :func:`_single_traces`).
+    """
+    spec, n, T = d.spec, d.n, d.T
+    s2, rho, lam, beta = fit.sigma2, fit.rho, fit.lam, fit.beta
+    T_eff, N_eff = d.transform.T_eff(T), d.N_eff
+    k = d.k
+    Xt = d.XX[:, :k] - lam * d.XX[:, k:]
+    tr = _Traces(d.transform.time_ly)
+    I_n = np.eye(n) if spec.rho and spec.lam else None
+    both = spec.rho and spec.lam
+    Bd = (I_n - lam * d.M.toarray()) if both else I_n
+    Binv = np.linalg.inv(Bd) if both else I_n
+    blocks: list[str] = []
+    if spec.rho:
+        blocks.append("rho")
+    if spec.lam:
+        blocks.append("lam")
+    p = k + len(blocks) + 1
+    info = np.zeros((p, p))
+    info[:k, :k] = Xt.T @ Xt / s2
+    info[-1, -1] = N_eff / (2 * s2**2)
+    dense = spec.rho and spec.lam or n <= DENSE_TRACE_MAX_N
+    if spec.rho:
+        A = sp.identity(n, format="csc") - rho * d.W
+        xb = d.XX[:, :k] @ beta
+        v = lag(d.W, _per_period_solve(A, xb, n, T).reshape(-1, 1), n, T)
+        if spec.lam:
+            v = v - lam * lag(d.M, v, n, T)
+        d_rho = within(v, n, T, d.transform.fe).ravel()
+        i = k
+        info[:k, i] = info[i, :k] = Xt.T @ d_rho / s2
+        if spec.lam:
+            Wd = d.W.toarray()
+            Gt = Bd @ (Wd @ np.linalg.inv(np.eye(n) - rho * Wd)) @ Binv
+            t1, t_pp, t_ptp = tr.tr1(Gt), tr.tr2(Gt, Gt), tr.tr2(Gt.T, Gt)
+        else:
+            t1, t_pp, t_ptp = _single_traces(d.W, rho, d.transform.time_ly, dense)
+        info[i, i] = d_rho @ d_rho / s2 + T_eff * (t_pp + t_ptp)
+        info[i, -1] = info[-1, i] = T_eff * t1 / s2
+    if spec.lam:
+        j = k + (1 if spec.rho else 0)
+        if spec.rho:
+            H = np.asarray(d.M @ Binv)
+            t1, t_pp, t_ptp = tr.tr1(H), tr.tr2(H, H), tr.tr2(H.T, H)
+            info[k, j] = info[j, k] = T_eff * (tr.tr2(Gt, H) + tr.tr2(Gt.T, H))
+        else:
+            t1, t_pp, t_ptp = _single_traces(d.M, lam, d.transform.time_ly, dense)
+        info[j, j] = T_eff * (t_pp + t_ptp)
+        info[j, -1] = info[-1, j] = T_eff * t1 / s2
+        if spec.rho:
+            info[k, j] = info[j, k] = T_eff * (tr.tr2(Gt, H) + tr.tr2(Gt.T, H))
+    return info
+
+
+def _theta(d: Design, fit: CoreFit) -> np.ndarray:
+    """``(beta, [rho], [lambda], sigma2)`` as one vector."""
+    return np.concatenate([fit.beta, [fit.rho] if d.spec.rho else [],
+                           [fit.lam] if d.spec.lam else [], [fit.sigma2]])
+
+
+def full_loglik(d: Design, theta: np.ndarray) -> float:
+    """Unconcentrated log-likelihood at ``theta = (beta, [rho], [lambda], sigma2)``."""
+    k = d.k
+    beta = theta[:k]
+    i = k
+    rho = lam = 0.0
+    if d.spec.rho:
+        rho = theta[i]
+        i += 1
+    if d.spec.lam:
+        lam = theta[i]
+        i += 1
+    s2 = theta[i]
+    xtx, xty, yty = d.moments(rho, lam)
+    ssr = yty - 2 * beta @ xty + beta @ xtx @ beta
+    N = d.N_eff
+    return -0.5 * N * math.log(2 * math.pi * s2) - ssr / (2 * s2) + d.logdet_term(rho, lam)
+
+
+def numerical_hessian(d: Design, fit: CoreFit) -> np.ndarray:
+    """Negative Hessian of :func:`full_loglik` by central differences (the fallback variance).
+
+    Steps are ``1e-4 * max(|theta_j|, 0.1 * scale)``; the result is symmetrised.
+    """
+    theta = _theta(d, fit)
+    p = theta.size
+    xtx, _, _ = d.moments(fit.rho, fit.lam)
+    scale = np.concatenate([np.sqrt(fit.sigma2 / np.maximum(np.diag(xtx), 1e-300)),
+                            np.full(p - d.k - 1, 0.05), [fit.sigma2]])
+    h = 1e-3 * scale
+    f = lambda t: full_loglik(d, t)  # noqa: E731
+    Hm = np.zeros((p, p))
+    for a in range(p):
+        for b in range(a, p):
+            ea = np.zeros(p)
+            eb = np.zeros(p)
+            ea[a] = h[a]
+            eb[b] = h[b]
+            val = (f(theta + ea + eb) - f(theta + ea - eb) - f(theta - ea + eb)
+                   + f(theta - ea - eb))
+            Hm[a, b] = Hm[b, a] = -val / (4 * h[a] * h[b])
+    return Hm
+
+
+def lee_yu_bias_correction(d: Design, fit: CoreFit, info: np.ndarray) -> CoreFit:
+    r"""Analytical Lee-Yu (2010, sec. 4) correction of the *direct* estimator for time effects.
+
+    With time effects estimated directly, :math:`\hat\theta` has an :math:`O(1/n)` bias
+    :math:`-\Sigma^{-1}a/n`, :math:`a = (0_k, 1/(1-\rho), 1/(1-\lambda), 1/(2\sigma^2))` (the score
+    of the omitted :math:`-T\log(1-\rho)` term), :math:`\Sigma` the average information. The
+    corrected
+    estimate is :math:`\hat\theta + T\,I(\hat\theta)^{-1} a`; with two-way effects
+    :math:`\sigma^2` is then multiplied by :math:`T/(T-1)`. ``d`` must be a direct-approach design.
+    """
+    a = [np.zeros(d.k)]
+    if d.spec.rho:
+        a.append([1.0 / (1.0 - fit.rho)])
+    if d.spec.lam:
+        a.append([1.0 / (1.0 - fit.lam)])
+    a.append([1.0 / (2.0 * fit.sigma2)])
+    avec = np.concatenate(a)
+    theta = _theta(d, fit)
+    theta = theta + d.T * np.linalg.solve(info, avec)
+    i = d.k
+    rho = lam = 0.0
+    if d.spec.rho:
+        rho = float(theta[i])
+        i += 1
+    if d.spec.lam:
+        lam = float(theta[i])
+        i += 1
+    s2 = float(theta[i]) * (d.T / (d.T - 1) if d.transform.fe == "twoway" else 1.0)
+    beta = theta[:d.k]
+    c = np.array([1.0, -rho, -lam, rho * lam])
+    D = np.vstack([np.eye(d.k), -lam * np.eye(d.k)])
+    resid = d.Y @ c - d.XX @ (D @ beta)
+    return CoreFit(beta, rho, lam, s2, full_loglik(d, np.concatenate([theta[:-1], [s2]])), resid,
+                   fit.converged, fit.curvature)

@@ -1,0 +1,178 @@
+"""Immutable results of a spatial panel fit: labelled estimates, inference, effects, summaries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .effects import Multipliers, effects_delta, effects_simulation
+from .spec import ModelSpec
+
+__all__ = ["SpatialPanelResults"]
+
+_FE_LABEL = {"none": "none (pooled)", "unit": "unit", "time": "time", "twoway": "unit + time"}
+
+
+@dataclass(frozen=True, eq=False)
+class SpatialPanelResults:
+    """Results of :func:`spatialinno.models.fit`.
+
+    Attributes
+    ----------
+    params : pandas.Series
+        Coefficients of X, W*X (SLX/SDM/SDEM), ``rho`` and/or ``lambda``.
+    cov : pandas.DataFrame
+        Their variance-covariance (``cov_type``: ``"oim"`` analytic information matrix or
+        ``"hessian"`` numerical observed information).
+    sigma2 : float
+        Residual variance (Lee-Yu corrected when ``lee_yu`` is on; see ``bias_correction``).
+    effects : pandas.DataFrame or None
+        Tidy direct/indirect/total effects (computed at fit time, ``effects.attrs['method']``).
+    fixed_effects : dict
+        ``"intercept"`` (two-way only), ``"unit"`` and/or ``"time"`` Series of recovered effects.
+    """
+
+    spec: ModelSpec
+    params: pd.Series
+    cov: pd.DataFrame
+    sigma2: float
+    sigma2_se: float
+    loglik: float
+    nobs: int
+    n: int
+    T: int
+    fe: str
+    lee_yu: str
+    bias_correction: str
+    cov_type: str
+    dep_var: str
+    exog_names: tuple[str, ...]
+    w_name: str
+    w_transform: str
+    r2: float
+    r2_corr: float
+    fixed_effects: dict
+    resid: pd.Series = field(repr=False)
+    fitted: pd.Series = field(repr=False)
+    converged: bool = True
+    effects: pd.DataFrame | None = None
+    _mult: Multipliers | None = field(default=None, repr=False)
+    _rho_bounds: tuple[float, float] = (-np.inf, np.inf)
+
+    # -- inference ------------------------------------------------------------------------
+    @property
+    def model(self) -> str:
+        return self.spec.name
+
+    @cached_property
+    def std_errors(self) -> pd.Series:
+        return pd.Series(np.sqrt(np.diag(self.cov.to_numpy())), index=self.params.index,
+                         name="std_error")
+
+    @cached_property
+    def tstats(self) -> pd.Series:
+        return (self.params / self.std_errors).rename("z")
+
+    @cached_property
+    def pvalues(self) -> pd.Series:
+        return pd.Series(2 * stats.norm.sf(np.abs(self.tstats)), index=self.params.index,
+                         name="p_value")
+
+    def conf_int(self, level: float = 0.95) -> pd.DataFrame:
+        z = stats.norm.ppf(0.5 + level / 2)
+        return pd.DataFrame({"lower": self.params - z * self.std_errors,
+                             "upper": self.params + z * self.std_errors})
+
+    @property
+    def rho(self) -> float | None:
+        return float(self.params["rho"]) if "rho" in self.params else None
+
+    @property
+    def lambda_(self) -> float | None:
+        return float(self.params["lambda"]) if "lambda" in self.params else None
+
+    @property
+    def k_params(self) -> int:
+        """Number of estimated parameters counted by AIC/BIC (coefficients, spatial, sigma^2)."""
+        return len(self.params) + 1
+
+    @property
+    def aic(self) -> float:
+        return -2 * self.loglik + 2 * self.k_params
+
+    @property
+    def bic(self) -> float:
+        return -2 * self.loglik + self.k_params * np.log(self.nobs)
+
+    def tidy(self, level: float = 0.95) -> pd.DataFrame:
+        """One row per parameter: term, estimate, std_error, z, p_value, ci_lower, ci_upper."""
+        ci = self.conf_int(level)
+        return pd.DataFrame({"term": self.params.index, "estimate": self.params.to_numpy(),
+                             "std_error": self.std_errors.to_numpy(), "z": self.tstats.to_numpy(),
+                             "p_value": self.pvalues.to_numpy(), "ci_lower": ci["lower"].to_numpy(),
+                             "ci_upper": ci["upper"].to_numpy()})
+
+    # -- effects --------------------------------------------------------------------------
+    def impacts(self, method: str = "simulation", *, draws: int = 1000, seed: int | None = 0,
+                level: float = 0.95) -> pd.DataFrame:
+        """Direct/indirect/total effects with ``"simulation"`` or ``"delta"`` inference."""
+        kx = len(self.exog_names)
+        names = list(self.params.index)
+        rho_index = names.index("rho") if "rho" in names else None
+        theta, cov = self.params.to_numpy(), self.cov.to_numpy()
+        if method == "delta":
+            return effects_delta(self.spec, self._mult, theta, cov, kx, rho_index,
+                                 list(self.exog_names), level)
+        if method == "simulation":
+            return effects_simulation(self.spec, self._mult, theta, cov, kx, rho_index,
+                                      list(self.exog_names), draws=draws, seed=seed,
+                                      bounds=self._rho_bounds, level=level)
+        from ..errors import ModelSpecificationError
+        raise ModelSpecificationError(f"method={method!r}: expected 'simulation' or 'delta'.")
+
+    # -- summaries ------------------------------------------------------------------------
+    def info(self) -> pd.DataFrame:
+        """Model-level facts as a two-column frame (item, value)."""
+        rows = [("Model", self.spec.title), ("Dependent variable", self.dep_var),
+                ("Fixed effects", _FE_LABEL[self.fe]), ("Lee-Yu", self.bias_correction),
+                ("W", f"{self.w_name} ({self.w_transform})"), ("n (units)", str(self.n)),
+                ("T (periods)", str(self.T)), ("Observations", str(self.n * self.T)),
+                ("Log-likelihood", f"{self.loglik:.4f}"), ("AIC", f"{self.aic:.4f}"),
+                ("BIC", f"{self.bic:.4f}"), ("sigma^2", f"{self.sigma2:.6g}"),
+                ("R^2 (within)", f"{self.r2:.4f}"), ("corr^2 (y, fitted)", f"{self.r2_corr:.4f}"),
+                ("Variance", {"oim": "analytic information matrix", "hessian":
+                              "numerical Hessian (observed information)"}[self.cov_type])]
+        return pd.DataFrame(rows, columns=["item", "value"])
+
+    def summary(self) -> str:
+        """Plain-text summary: model facts, coefficient table and (if computed) effects."""
+        info = self.info()
+        w = max(len(i) for i in info["item"])
+        lines = [f"{i:<{w}}  {v}" for i, v in zip(info["item"], info["value"], strict=True)]
+        lines += ["", self.tidy().to_string(index=False, float_format=lambda x: f"{x:.6f}")]
+        if self.effects is not None:
+            lines += ["", f"Effects ({self.effects.attrs.get('method', '')})",
+                      self.effects.to_string(index=False, float_format=lambda x: f"{x:.6f}")]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def to_markdown(self, digits: int = 4) -> str:
+        from ..report import to_markdown
+        out = to_markdown(self.info(), digits=digits) + "\n" \
+            + to_markdown(self.tidy(), digits=digits)
+        if self.effects is not None:
+            out += "\n" + to_markdown(self.effects, digits=digits)
+        return out
+
+    def to_latex(self, digits: int = 4) -> str:
+        from ..report import to_latex
+        out = to_latex(self.info(), digits=digits) + to_latex(self.tidy(), digits=digits)
+        if self.effects is not None:
+            out += to_latex(self.effects, digits=digits)
+        return out

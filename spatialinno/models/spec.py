@@ -1,0 +1,94 @@
+"""Model specifications as data: which regressors are lagged and which spatial parameters exist.
+
+Every model is a :class:`ModelSpec` interpreted by the one likelihood core in :mod:`.core`:
+
+=======  =========  ==========  ===========  =============================================
+model    W X lags   rho (W y)   lambda (M u)  estimator
+=======  =========  ==========  ===========  =============================================
+ols      no         no          no           OLS (within)
+slx      yes        no          no           OLS (within) on [X, WX]
+sar      no         yes         no           ML, concentrated over rho
+sdm      yes        yes         no           ML, concentrated over rho
+sem      no         no          yes          ML, concentrated over lambda
+sdem     yes        no          yes          ML, concentrated over lambda
+sac      no         yes         yes          ML, concentrated over (rho, lambda); W and M may differ
+=======  =========  ==========  ===========  =============================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from ..errors import ModelSpecificationError
+
+__all__ = ["ModelSpec", "MODELS", "get_spec", "FixedEffects", "FE_TYPES", "check_fe"]
+
+ModelName = Literal["ols", "slx", "sar", "sdm", "sem", "sdem", "sac"]
+FixedEffects = Literal["none", "unit", "time", "twoway"]
+FE_TYPES: tuple[str, ...] = ("none", "unit", "time", "twoway")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What a model estimates.
+
+    Attributes
+    ----------
+    name : str
+        Short name (``"sdm"``).
+    title : str
+        Long name for summaries.
+    wx : bool
+        Whether spatially lagged regressors ``W X`` enter (SLX, SDM, SDEM).
+    rho : bool
+        Whether the spatial lag of the dependent variable ``rho W y`` enters.
+    lam : bool
+        Whether the disturbance follows ``u = lambda M u + e``.
+    """
+
+    name: str
+    title: str
+    wx: bool
+    rho: bool
+    lam: bool
+
+    @property
+    def is_ml(self) -> bool:
+        """True when the model has a spatial autoregressive parameter (estimated by ML)."""
+        return self.rho or self.lam
+
+
+MODELS: dict[str, ModelSpec] = {
+    "ols": ModelSpec("ols", "Non-spatial panel regression", False, False, False),
+    "slx": ModelSpec("slx", "Spatial lag of X (SLX)", True, False, False),
+    "sar": ModelSpec("sar", "Spatial autoregressive (SAR / spatial lag)", False, True, False),
+    "sdm": ModelSpec("sdm", "Spatial Durbin (SDM)", True, True, False),
+    "sem": ModelSpec("sem", "Spatial error (SEM)", False, False, True),
+    "sdem": ModelSpec("sdem", "Spatial Durbin error (SDEM)", True, False, True),
+    "sac": ModelSpec("sac", "Spatial autoregressive combined (SAC / SARAR)", False, True, True),
+}
+
+
+def get_spec(model: str | ModelSpec) -> ModelSpec:
+    """Return the :class:`ModelSpec` for ``model`` (case-insensitive name) or raise."""
+    if isinstance(model, ModelSpec):
+        return model
+    key = str(model).lower()
+    if key == "sarar":
+        key = "sac"
+    if key not in MODELS:
+        raise ModelSpecificationError(
+            f"model={model!r} is not known; expected one of {sorted(MODELS)} (or 'sarar' for "
+            "'sac').")
+    return MODELS[key]
+
+
+def check_fe(effects: str) -> str:
+    """Validate the fixed-effects option and return its canonical name."""
+    key = {"individual": "unit", "entity": "unit", "twoways": "twoway", "two-way": "twoway",
+           "pooled": "none", "period": "time"}.get(str(effects).lower(), str(effects).lower())
+    if key not in FE_TYPES:
+        raise ModelSpecificationError(
+            f"effects={effects!r} is not known; expected one of {list(FE_TYPES)}.")
+    return key
