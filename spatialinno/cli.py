@@ -1,4 +1,4 @@
-"""Command line: ``spatialinno run [--out DIR] [--quiet]``."""
+"""Command line: ``spatialinno run [ANALYSIS.toml] --out DIR`` and ``spatialinno verify DIR``."""
 
 from __future__ import annotations
 
@@ -13,20 +13,28 @@ def main(argv: list[str] | None = None) -> int:
                                      "innovation in China's cities.")
     parser.add_argument("--version", action="version", version=f"spatialinno {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="run the default analysis on the shipped (synthetic) data")
+    run = sub.add_parser("run", help="run an analysis file (default: the shipped nqpf_spillover.toml)")
+    run.add_argument("analysis", nargs="?", default=None, help="analysis file (TOML)")
     run.add_argument("--out", default="out", help="output folder (replaced on success)")
     run.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    ver = sub.add_parser("verify", help="re-run a recorded analysis and compare every output")
+    ver.add_argument("folder", help="output folder of an earlier run (with manifest.json)")
     args = parser.parse_args(argv)
-    if args.command == "run":
-        from .errors import SpatialinnoError
-        from .runner import run_default
 
-        try:
-            run_default(args.out, quiet=args.quiet)
-        except SpatialinnoError as exc:
-            print(f"spatialinno: error: {exc}", file=sys.stderr)
-            return 2
-    return 0
+    from .errors import SpatialinnoError
+    from .runner import run as run_analysis
+    from .runner import verify
+
+    try:
+        if args.command == "run":
+            run_analysis(args.analysis, args.out, quiet=args.quiet)
+            return 0
+        report = verify(args.folder)
+        print(report.summary())
+        return 0 if report.ok else 1
+    except SpatialinnoError as exc:
+        print(f"spatialinno: error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -127,3 +127,13 @@ class FlatLikelihoodWarning(SpatialinnoWarning):
 
 class CollinearityWarning(SpatialinnoWarning):
     """The (transformed) regressor matrix is nearly singular."""
+
+
+# Runner
+
+class AnalysisFileError(SpatialinnoError, ValueError):
+    """An analysis file is invalid; the message names the file, line and key of every problem."""
+
+
+class AnalysisRunError(SpatialinnoError, RuntimeError):
+    """A step of an analysis failed on the data (unknown variable, W for units not in the panel)."""

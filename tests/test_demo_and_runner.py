@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from importlib import resources
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import pandas as pd
 import pytest
 
 from spatialinno import cities
-from spatialinno.runner import DEMO_PANEL, demo_panel, run_default
+from spatialinno.runner import DEMO_PANEL, demo_panel, run
 
 DATA = Path(str(resources.files("spatialinno.data")))
 
@@ -84,20 +83,6 @@ def test_demo_dgp_has_spatial_dependence_and_the_index_tracks_the_latent_truth()
     assert rank_corr > 0.8
 
 
-def _digests(folder: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
-
-
-def test_main_job_writes_outputs_deterministically(tmp_path):
-    first = run_default(tmp_path / "a", quiet=True)
-    run_default(tmp_path / "b", quiet=True)
-    assert set(first.outputs) == {"join_report.md", "index_weights.md", "panel_SYNTHETIC.csv",
-                                  "nqpf_map_2022_SYNTHETIC.png"}
-    assert _digests(tmp_path / "a") == _digests(tmp_path / "b")
-    for name in ("join_report.md", "index_weights.md"):
-        assert "SYNTHETIC DATA" in (tmp_path / "a" / name).read_text(encoding="utf-8")
-
-
 def test_failed_run_leaves_no_partial_output(tmp_path, monkeypatch):
     import spatialinno.index as index_module
 
@@ -106,14 +91,14 @@ def test_failed_run_leaves_no_partial_output(tmp_path, monkeypatch):
 
     monkeypatch.setattr(index_module, "build_index", broken)
     with pytest.raises(RuntimeError, match="boom"):
-        run_default(tmp_path / "out", quiet=True)
+        run(None, tmp_path / "out", quiet=True)
     assert not (tmp_path / "out").exists()
     assert list(tmp_path.iterdir()) == []  # the temporary folder is gone too
 
 
-def test_cli_run(tmp_path, capsys):
+def test_cli_reports_errors_with_exit_code_2(tmp_path, capsys):
     from spatialinno.cli import main
 
-    assert main(["run", "--out", str(tmp_path / "o"), "--quiet"]) == 0
-    assert capsys.readouterr().out == ""
-    assert (tmp_path / "o" / "panel_SYNTHETIC.csv").exists()
+    assert main(["run", str(tmp_path / "nope.toml"), "--out", str(tmp_path / "o")]) == 2
+    assert "analysis file not found" in capsys.readouterr().err
+    assert main(["verify", str(tmp_path)]) == 2

@@ -1,0 +1,283 @@
+"""Analysis files: a TOML document that declares a whole analysis, read and validated strictly.
+
+Every key is checked: unknown keys, wrong types and dangling references (a W or variable that is
+not declared) are errors that name the file, the line and the key, and say what is expected.
+Nothing is ignored. See ``analyses/nqpf_spillover.toml`` for a complete example.
+
+Layout (tables and their keys; ``*`` = required)::
+
+    [analysis]   title*, seed*, note (printed on every output; "SYNTHETIC DATA ..." for demo data)
+    [data]       panel* ("demo" or a path relative to the analysis file), unit*, time*,
+                 province, sheet, merged ("aggregate"/"drop"), aggregate ("demo", a rule, or a
+                 table column = rule), include (list of unit groups), boundaries ("shipped" or a
+                 path), derive (table: new column = "log(x)" | "log1p(x)" | "sqrt(x)")
+    [index]      name*, method*, indicators* ("demo" or a table column = "+"/"-"), dimensions
+                 ("demo" or a table dimension = [columns]), pooled, shift
+    [weights.NAME]  type* (contiguity | knn | distance | economic | nested | mix | file), and
+                 per type: rook, islands, k_islands, k, kind, alpha, cutoff_km, bandwidth_km,
+                 variable, geo, econ, phi, path, transform
+    [esda]       variables*, weights*, permutations, lisa_years, adjust, alpha, maps
+    [[models]]   name*, formula*, model*, effects*, weights*, lee_yu, draws
+    [output]     tables (md, tex, csv), figures (png, pdf)
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import AnalysisFileError
+
+__all__ = ["Analysis", "load_analysis", "SCHEMA"]
+
+# A key's spec: (type, required). Types: "str", "int", "float", "bool", "list[str]",
+# "list[int]", "table[str]" (string values), "table[list[str]]", "table", or a tuple of allowed
+# strings (an enumeration), or "str|table[str]" etc. for unions.
+_RULES = ("sum", "mean", "min", "max", "successor")
+SCHEMA: dict[str, Any] = {
+    "analysis": {"title": ("str", True), "seed": ("int", True), "note": ("str", False)},
+    "data": {"panel": ("str", True), "unit": ("str", True), "time": ("str", True),
+             "province": ("str", False), "sheet": ("str", False),
+             "merged": (("aggregate", "drop"), False), "aggregate": ("str|table[str]", False),
+             "include": ("list[str]", False), "boundaries": ("str", False),
+             "derive": ("table[str]", False), "strict": ("bool", False)},
+    "index": {"name": ("str", True), "method": (("entropy", "topsis", "critic", "equal"), True),
+              "indicators": ("str|table[str]", True), "dimensions": ("str|table[list[str]]", False),
+              "pooled": ("bool", False), "shift": ("float", False)},
+    "weights.*": {"type": (("contiguity", "knn", "distance", "economic", "nested", "mix", "file"), True),
+                  "rook": ("bool", False), "islands": (("keep", "connect", "raise"), False),
+                  "k_islands": ("int", False), "k": ("int", False),
+                  "kind": (("inverse", "exponential"), False), "alpha": ("float", False),
+                  "cutoff_km": ("float", False), "bandwidth_km": ("float", False),
+                  "variable": ("str", False), "geo": ("str", False), "econ": ("str", False),
+                  "phi": ("float", False), "path": ("str", False),
+                  "transform": (("row", "spectral", "none"), False)},
+    "esda": {"variables": ("list[str]", True), "weights": ("str", True),
+             "permutations": ("int", False), "lisa_years": ("list[int]", False),
+             "adjust": (("none", "fdr", "bonferroni"), False), "alpha": ("float", False),
+             "maps": ("list[int]", False)},
+    "models[]": {"name": ("str", True), "formula": ("str", True),
+                 "model": (("sar", "sem", "sdm", "sdem", "slx", "sac"), True),
+                 "effects": (("none", "unit", "time", "twoway"), True), "weights": ("str", True),
+                 "lee_yu": ("bool", False), "draws": ("int", False)},
+    "output": {"tables": ("list[str]", False), "figures": ("list[str]", False)},
+}
+_REQUIRED_TABLES = ("analysis", "data")
+_TABLE_FORMATS = ("md", "tex", "csv")
+_FIGURE_FORMATS = ("png", "pdf")
+_DERIVE = re.compile(r"^(log|log1p|sqrt)\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)$")
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """A validated analysis file: ``doc`` is the parsed TOML, ``path`` its location."""
+
+    path: Path
+    doc: dict[str, Any]
+    text: str
+
+    @property
+    def base(self) -> Path:
+        """Folder that relative paths in the file are resolved against."""
+        return self.path.parent
+
+    def section(self, name: str) -> dict[str, Any]:
+        return self.doc.get(name, {})
+
+    def resolve(self, relative: str) -> Path:
+        return (self.base / relative).resolve()
+
+
+def _line_of(text: str, keypath: tuple[str | int, ...]) -> int | None:
+    """Best-effort line number of ``keypath`` (e.g. ("weights", "queen", "k")) in the TOML text."""
+    names = [p for p in keypath if isinstance(p, str)]
+    if not names:
+        return None
+    index = next((p for p in keypath if isinstance(p, int)), None)
+    header_re = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+    current: list[str] = []
+    seen_array: dict[str, int] = {}
+    for no, line in enumerate(text.splitlines(), start=1):
+        m = header_re.match(line)
+        if m:
+            current = [s.strip().strip('"') for s in m.group(1).split(".")]
+            if line.lstrip().startswith("[["):
+                seen_array[".".join(current)] = seen_array.get(".".join(current), -1) + 1
+            if current == names and (index is None or seen_array.get(".".join(current)) == index):
+                return no
+            continue
+        key = re.match(r"^\s*([A-Za-z0-9_\-\"]+)\s*=", line)
+        if key and current + [key.group(1).strip('"')] == names:
+            arr = ".".join(current)
+            if index is None or seen_array.get(arr) == index:
+                return no
+    # a key written inline (dotted keys or inline tables): fall back to its table header
+    return _line_of(text, keypath[:-1]) if len(keypath) > 1 else None
+
+
+class _Checker:
+    def __init__(self, path: Path, text: str) -> None:
+        self.path, self.text, self.errors = path, text, []  # type: ignore[var-annotated]
+
+    def fail(self, keypath: tuple[str | int, ...], message: str) -> None:
+        line = _line_of(self.text, keypath)
+        where = ".".join(f"[{p}]" if isinstance(p, int) else p for p in keypath).replace(".[", "[")
+        self.errors.append(f"{self.path}{f', line {line}' if line else ''}: {where}: {message}")
+
+    def check_value(self, keypath: tuple[str | int, ...], value: Any, kind: Any) -> None:
+        if isinstance(kind, tuple):
+            if not isinstance(value, str) or value not in kind:
+                self.fail(keypath, f"expected one of {list(kind)}, got {value!r}")
+            return
+        for alternative in kind.split("|"):
+            if _matches(value, alternative):
+                return
+        self.fail(keypath, f"expected {kind.replace('|', ' or ')}, got {type(value).__name__} {value!r}")
+
+    def check_table(self, keypath: tuple[str | int, ...], table: Any, spec: dict[str, Any]) -> None:
+        if not isinstance(table, dict):
+            self.fail(keypath, f"expected a table, got {type(table).__name__}")
+            return
+        for key in table:
+            if key not in spec:
+                self.fail(keypath + (key,), f"unknown key; expected one of {sorted(spec)}")
+        for key, (kind, required) in spec.items():
+            if key not in table:
+                if required:
+                    self.fail(keypath + (key,), "required key is missing")
+                continue
+            self.check_value(keypath + (key,), table[key], kind)
+
+
+def _matches(value: Any, kind: str) -> bool:
+    if kind == "str":
+        return isinstance(value, str)
+    if kind == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "float":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind == "bool":
+        return isinstance(value, bool)
+    if kind == "list[str]":
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    if kind == "list[int]":
+        return isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+    if kind == "table[str]":
+        return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+    if kind == "table[list[str]]":
+        return isinstance(value, dict) and all(_matches(v, "list[str]") for v in value.values())
+    raise AssertionError(kind)
+
+
+def load_analysis(path: str | Path) -> Analysis:
+    """Read and validate an analysis file; raise :class:`AnalysisFileError` listing every problem."""
+    path = Path(path).resolve()
+    if not path.exists():
+        raise AnalysisFileError(f"{path}: analysis file not found")
+    text = path.read_text(encoding="utf-8")
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise AnalysisFileError(f"{path}: not valid TOML: {exc}") from exc
+    c = _Checker(path, text)
+    known = {k.split(".")[0].rstrip("[]") for k in SCHEMA}
+    for key in doc:
+        if key not in known:
+            c.fail((key,), f"unknown table; expected one of {sorted(known)}")
+    for name in _REQUIRED_TABLES:
+        if name not in doc:
+            c.fail((name,), "required table is missing")
+    for name, spec in SCHEMA.items():
+        if name.endswith(".*"):
+            base = name[:-2]
+            group = doc.get(base, {})
+            if not isinstance(group, dict):
+                c.fail((base,), "expected tables [weights.NAME]")
+                continue
+            for sub, table in group.items():
+                c.check_table((base, sub), table, spec)
+        elif name.endswith("[]"):
+            base = name[:-2]
+            items = doc.get(base, [])
+            if not isinstance(items, list):
+                c.fail((base,), f"expected an array of tables [[{base}]]")
+                continue
+            for i, table in enumerate(items):
+                c.check_table((base, i), table, spec)
+        elif name in doc:
+            c.check_table((name,), doc[name], spec)
+    if not c.errors:
+        _check_references(c, doc)
+    if c.errors:
+        raise AnalysisFileError(f"{len(c.errors)} problem(s) in the analysis file:\n  "
+                                + "\n  ".join(c.errors))
+    return Analysis(path=path, doc=doc, text=text)
+
+
+def _check_references(c: _Checker, doc: dict[str, Any]) -> None:
+    """Cross-references: declared W names, per-type weight keys, formats, derive expressions."""
+    weights = doc.get("weights", {})
+    type_keys = {"contiguity": {"rook", "islands", "k_islands"}, "knn": {"k"},
+                 "distance": {"kind", "alpha", "cutoff_km", "bandwidth_km"},
+                 "economic": {"variable"}, "nested": {"geo", "variable"},
+                 "mix": {"geo", "econ", "phi"}, "file": {"path"}}
+    required = {"knn": {"k"}, "economic": {"variable"}, "nested": {"geo", "variable"},
+                "mix": {"geo", "econ", "phi"}, "file": {"path"}}
+    for name, spec in weights.items():
+        kind = spec["type"]
+        for key in spec:
+            if key not in type_keys[kind] | {"type", "transform"}:
+                c.fail(("weights", name, key), f"not a key of type {kind!r}; its keys are "
+                       f"{sorted(type_keys[kind] | {'transform'})}")
+        for key in required.get(kind, ()):
+            if key not in spec:
+                c.fail(("weights", name, key), f"required for type {kind!r}")
+        for ref in ("geo", "econ"):
+            if ref in spec and spec[ref] not in weights:
+                c.fail(("weights", name, ref), f"no weights named {spec[ref]!r}; declared: {sorted(weights)}")
+    if "esda" in doc and doc["esda"]["weights"] not in weights:
+        c.fail(("esda", "weights"), f"no weights named {doc['esda']['weights']!r}; declared: {sorted(weights)}")
+    names = []
+    for i, m in enumerate(doc.get("models", [])):
+        if m["weights"] not in weights:
+            c.fail(("models", i, "weights"), f"no weights named {m['weights']!r}; declared: {sorted(weights)}")
+        if m["name"] in names:
+            c.fail(("models", i, "name"), f"duplicate model name {m['name']!r}")
+        names.append(m["name"])
+        if "~" not in m["formula"]:
+            c.fail(("models", i, "formula"), "expected 'y ~ x1 + x2'")
+    for key, allowed in (("tables", _TABLE_FORMATS), ("figures", _FIGURE_FORMATS)):
+        for v in doc.get("output", {}).get(key, []):
+            if v not in allowed:
+                c.fail(("output", key), f"unknown format {v!r}; expected any of {list(allowed)}")
+    for col, expr in doc.get("data", {}).get("derive", {}).items():
+        if not _DERIVE.match(expr):
+            c.fail(("data", "derive", col), f"expected 'log(column)', 'log1p(column)' or "
+                   f"'sqrt(column)', got {expr!r}")
+    agg = doc.get("data", {}).get("aggregate")
+    if isinstance(agg, str) and agg not in _RULES + ("demo",):
+        c.fail(("data", "aggregate"), f"expected 'demo', one of {list(_RULES)} or a table, got {agg!r}")
+    if isinstance(agg, dict):
+        for col, rule in agg.items():
+            if rule not in _RULES:
+                c.fail(("data", "aggregate", col), f"expected one of {list(_RULES)}, got {rule!r}")
+    ind = doc.get("index", {}).get("indicators")
+    if isinstance(ind, str) and ind != "demo":
+        c.fail(("index", "indicators"), f"expected 'demo' or a table column = '+'/'-', got {ind!r}")
+    if isinstance(ind, dict):
+        for col, d in ind.items():
+            if d not in ("+", "-"):
+                c.fail(("index", "indicators", col), f"expected '+' or '-', got {d!r}")
+    dims = doc.get("index", {}).get("dimensions")
+    if isinstance(dims, str) and dims != "demo":
+        c.fail(("index", "dimensions"), f"expected 'demo' or a table, got {dims!r}")
+
+
+def derive_spec(expr: str) -> tuple[str, str]:
+    """('log', 'pgdp') from 'log(pgdp)' (validated by :func:`load_analysis`)."""
+    m = _DERIVE.match(expr)
+    assert m is not None
+    return m.group(1), m.group(2)

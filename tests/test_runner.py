@@ -1,0 +1,190 @@
+"""`spatialinno run` / `verify` on analysis files: outputs, determinism, errors, the HTML report."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from spatialinno.errors import AnalysisFileError, AnalysisRunError
+from spatialinno.runner import DEMO_PANEL, _data_file, default_analysis_path, run, verify
+
+
+def digests(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file() and p.name != "manifest.json"}
+
+
+@pytest.fixture(scope="module")
+def default_run(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("default") / "out"
+    run(None, out, quiet=True)
+    return out
+
+
+def test_default_analysis_produces_every_declared_output(default_run):
+    files = set(digests(default_run))
+    for name in ("join_report", "index_weights", "weights_summary", "moran_nqpf", "moran_ln_gtfp",
+                 "lisa_transitions_nqpf", "model_sdm_queen", "effects_sdm_queen", "etable"):
+        assert {f"tables/{name}.{ext}" for ext in ("md", "tex", "csv")} <= files, name
+    for name in ("map_nqpf_2022", "lisa_nqpf", "moran_timeseries_nqpf", "moran_scatter_nqpf_2022"):
+        assert {f"figures/{name}.png", f"figures/{name}.pdf"} <= files, name
+    assert {"report.html", "run.log"} <= files
+    manifest = json.loads((default_run / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["seed"] == 20241124 and manifest["analysis"]["sha256"]
+    assert set(manifest["outputs"]) == files
+    assert {"numpy", "libpysal", "esda"} <= set(manifest["dependencies"])
+    assert {i["role"] for i in manifest["inputs"]} >= {"panel", "boundaries"}
+
+
+def test_every_output_of_the_demo_says_synthetic(default_run):
+    for path in default_run.rglob("*"):
+        if path.suffix in (".md", ".tex", ".csv", ".html"):
+            assert "SYNTHETIC DATA" in path.read_text(encoding="utf-8"), path.name
+
+
+def test_default_analysis_is_byte_identical_on_rerun(default_run, tmp_path):
+    again = run(None, tmp_path / "again", quiet=True)
+    assert digests(default_run) == digests(again.out)
+
+
+def test_verify_reports_identical_then_names_changed_outputs(tmp_path):
+    # The default analysis on a copy of the demo panel, so that one input byte can be altered.
+    data = tmp_path / "panel.csv"
+    shutil.copy(_data_file(DEMO_PANEL), data)
+    text = default_analysis_path().read_text(encoding="utf-8").replace('panel = "demo"', 'panel = "panel.csv"')
+    text = text.replace('note = "SYNTHETIC DATA', 'note = "SYNTHETIC DATA (copy)')
+    analysis = tmp_path / "copy.toml"
+    analysis.write_text(text, encoding="utf-8")
+    out = tmp_path / "out"
+    run(analysis, out, quiet=True)
+    assert verify(out).ok
+
+    raw = bytearray(data.read_bytes())
+    line = raw.index("北京市,110000,2022".encode())  # Beijing's 2022 row: change one digit
+    pos = line + len("北京市,110000,2022,".encode())
+    raw[pos] = ord("9") if raw[pos] != ord("9") else ord("8")
+    data.write_bytes(bytes(raw))
+    rep = verify(out)
+    assert not rep.ok
+    assert rep.inputs.set_index("role").loc["panel", "status"] == "changed"
+    rows = rep.rows.set_index("output")
+    assert rows.loc["tables/index_weights.csv", "status"] == "different"
+    assert "first differing cell" in rows.loc["tables/index_weights.csv", "detail"]
+    assert rows.loc["tables/join_report.csv", "status"] == "identical"  # the join itself is unchanged
+    from spatialinno.cli import main
+    assert main(["verify", str(out)]) == 1
+
+
+BASE = """
+[analysis]
+title = "small"
+seed = 1
+
+[data]
+panel = "{panel}"
+unit = "city"
+time = "year"
+merged = "aggregate"
+aggregate = "demo"
+
+[weights.queen]
+type = "contiguity"
+islands = "connect"
+k_islands = 2
+
+[esda]
+variables = ["{var}"]
+weights = "queen"
+permutations = 99
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "analysis.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_unknown_key_names_file_line_and_key(tmp_path):
+    path = write(tmp_path, BASE.format(panel="demo", var="gdp").replace('unit = "city"', 'unit = "city"\ncolour = "red"'))
+    with pytest.raises(AnalysisFileError, match=re.escape(f"{path}, line 9: data.colour: unknown key")):
+        run(path, tmp_path / "out", quiet=True)
+    assert not (tmp_path / "out").exists()
+
+
+def test_wrong_type_and_missing_required_key(tmp_path):
+    path = write(tmp_path, BASE.format(panel="demo", var="gdp").replace("seed = 1", 'seed = "one"'))
+    with pytest.raises(AnalysisFileError, match=r"line 4: analysis.seed: expected int, got str 'one'"):
+        run(path, tmp_path / "out", quiet=True)
+    path = write(tmp_path, BASE.format(panel="demo", var="gdp").replace('time = "year"\n', ""))
+    with pytest.raises(AnalysisFileError, match=r"data.time: required key is missing"):
+        run(path, tmp_path / "out", quiet=True)
+
+
+def test_undeclared_weights_and_bad_enumeration(tmp_path):
+    text = BASE.format(panel="demo", var="gdp").replace('weights = "queen"', 'weights = "rook"')
+    text = text.replace('islands = "connect"', 'islands = "bridge"')
+    with pytest.raises(AnalysisFileError) as err:
+        run(write(tmp_path, text), tmp_path / "out", quiet=True)
+    msg = str(err.value)
+    assert "2 problem(s)" in msg or "problem(s)" in msg
+    assert "weights.queen.islands: expected one of ['keep', 'connect', 'raise'], got 'bridge'" in msg
+
+
+def test_missing_data_file(tmp_path):
+    path = write(tmp_path, BASE.format(panel="nowhere.csv", var="gdp"))
+    with pytest.raises(AnalysisRunError, match=r"\[data.panel\]: data file not found: .*nowhere.csv"):
+        run(path, tmp_path / "out", quiet=True)
+    assert not (tmp_path / "out").exists()
+    assert [p for p in tmp_path.iterdir() if p.name.startswith(".spatialinno-")] == []
+
+
+def test_unknown_variable(tmp_path):
+    path = write(tmp_path, BASE.format(panel="demo", var="gdp_per_capita"))
+    with pytest.raises(AnalysisRunError, match=r"\[esda.variables\]: unknown variable 'gdp_per_capita'"):
+        run(path, tmp_path / "out", quiet=True)
+
+
+def test_weights_for_units_not_in_the_panel(tmp_path):
+    demo = pd.read_csv(_data_file(DEMO_PANEL), dtype={"code": str})
+    hebei = demo[demo["code"].str.startswith("13")]
+    hebei.to_csv(tmp_path / "hebei.csv", index=False)
+    path = write(tmp_path, BASE.format(panel="hebei.csv", var="gdp").replace('aggregate = "demo"\n', "")
+                 .replace('merged = "aggregate"\n', ""))
+    with pytest.raises(AnalysisRunError, match=r"\[esda.weights\]: weights 'queen' and the panel have "
+                                               r"different units: 326 in W but not in the panel"):
+        run(path, tmp_path / "out", quiet=True)
+    assert not (tmp_path / "out").exists()
+
+
+def _chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def test_report_renders_in_headless_chromium(default_run):
+    browser = _chromium()
+    if browser is None:
+        pytest.skip("Chromium is not installed (Debian packages chromium, chromium-driver; "
+                    ".ci/run installs them when it can)")
+    report = default_run / "report.html"
+    proc = subprocess.run(
+        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         f"--user-data-dir={default_run.parent / 'chromium-profile'}", "--virtual-time-budget=10000",
+         "--dump-dom", report.as_uri()], capture_output=True, text=True, timeout=120)
+    dom = proc.stdout
+    assert "<body" in dom, proc.stderr[-2000:]
+    body = re.search(r"<body([^>]*)>", dom).group(1)
+    attrs = dict(re.findall(r'data-([a-z-]+)="(\d+)"', body))
+    n_tables = len(list((default_run / "tables").glob("*.csv")))
+    n_figures = len(list((default_run / "figures").glob("*.png")))
+    assert int(attrs["tables"]) == n_tables == dom.count("<table>")
+    assert int(attrs["figures"]) == n_figures
+    assert int(attrs["images-loaded"]) == n_figures  # every inlined PNG decoded by the browser
