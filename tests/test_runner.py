@@ -205,3 +205,18 @@ def test_replications_put_ours_beside_the_published_numbers(tmp_path, name, n_ro
     assert (diff <= table["tolerance"]).all()
     assert "published_comparison" in (res.out / "report.html").read_text(encoding="utf-8") or \
         "ours vs published" in (res.out / "report.html").read_text(encoding="utf-8")
+
+
+def test_progress_shows_on_a_terminal_only(monkeypatch, capsys):
+    import spatialinno.runner as runner
+
+    monkeypatch.setattr(runner.sys.stderr, "isatty", lambda: True, raising=False)
+    show = runner._progress(quiet=False)
+    show(1, 4, "index")
+    show(4, 4, "done")
+    err = capsys.readouterr().err
+    assert "[#...] 1/4 index" in err and "[####] 4/4 done" in err
+    runner._progress(quiet=True)(1, 4, "index")
+    monkeypatch.setattr(runner.sys.stderr, "isatty", lambda: False, raising=False)
+    runner._progress(quiet=False)(1, 4, "index")
+    assert capsys.readouterr().err == ""
