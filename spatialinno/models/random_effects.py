@@ -1,0 +1,364 @@
+r"""Random-effects spatial panel models (SAR, SDM, SEM) by maximum likelihood (Elhorst 2003).
+
+Elhorst, J. P. (2003), Specification and estimation of spatial panel data models, International
+Regional Science Review 26, 244-268, https://doi.org/10.1177/0160017603253791; Elhorst (2014,
+sec. 3.4). Layout as in :mod:`spatialinno.models.core`: time-major stacking (row ``t * n + i``).
+
+Variance parameters
+-------------------
+:math:`\sigma^2_\mu` (unit effects) and :math:`\sigma^2` (idiosyncratic). We report both
+``phi`` :math:`= \sigma^2_\mu / \sigma^2` (splm's ``phi``; spreg's ``ML_ErrorRE`` "phi") and the
+quasi-demeaning weight ``theta`` :math:`= \sqrt{\sigma^2 / (T\sigma^2_\mu + \sigma^2)} =
+1/\sqrt{1 + T\phi}` (spreg's ``ML_LagRE`` "phi"; Elhorst's :math:`\theta`).
+
+SAR / SDM (random unit effects, not spatially filtered): with
+:math:`z^* = z - (1-\theta)\bar z_i` for every column (``y``, ``W y``, ``X``, the intercept),
+
+.. math::
+
+   \ell = -\tfrac{nT}{2}\log(2\pi\sigma^2) + n\log\theta + T\log|I-\rho W|
+          - \tfrac{1}{2\sigma^2}\|y^* - \rho (Wy)^* - X^*\beta\|^2 ,
+
+(:math:`n\log\theta` is the Jacobian of the transformation). Concentrated in
+:math:`(\beta, \sigma^2)`; maximised over :math:`\rho` (inner, Brent with the core's
+log-determinant) and :math:`\theta\in(0, 1]` (outer, Brent).
+
+SEM (:math:`u_t = \mu + \varepsilon^*_t`, :math:`\varepsilon^*_t = \lambda W\varepsilon^*_t +
+\varepsilon_t`, :math:`B = I - \lambda W`): with :math:`B'B = V\,\mathrm{diag}(s)\,V'` and
+:math:`P = V\,\mathrm{diag}\big(\sqrt{s/(1+T\phi s)}\big)V'` (so :math:`P'P =
+(T\phi I + (B'B)^{-1})^{-1}`), the transformed data :math:`z^*_t = Bz_t + (P - B)\bar z` give
+
+.. math::
+
+   \ell = -\tfrac{nT}{2}\log(2\pi\sigma^2) + \tfrac{T}{2}\sum_i\log s_i
+          - \tfrac12\sum_i\log(1 + T\phi s_i) - \tfrac{1}{2\sigma^2}\|y^* - X^*\beta\|^2 .
+
+This is exact for any W (the eigen-decomposition is of the symmetric :math:`B'B`). spreg 1.9's
+``ML_ErrorRE`` uses the eigenvectors of W itself as if they were orthonormal, which is exact only
+for symmetric W; with a row-standardised W its estimates differ slightly from exact ML.
+
+Time effects (``time_effects=True``) are removed by the within-time transform before the random-
+effects transform (Elhorst's routines); for SAR/SDM the spatial lags are formed from the
+untransformed data first, as in the core.
+
+Covariance: inverse of the numerical Hessian of the full log-likelihood in
+:math:`(\beta, \rho\text{ or }\lambda, \theta\text{ or }\phi, \sigma^2)`.
+``info_partial`` (SAR/SDM) is the analytical information block of :math:`(\beta, \rho)`
+(Elhorst 2003 / 2014 eq. 3.8 on the quasi-demeaned data), used by
+:func:`spatialinno.models.diagnostics.hausman` with ``cov="partial"``.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy import optimize, stats
+
+from ..errors import ModelSpecificationError
+from .core import Eigen, _eigenvalues, lag, within
+
+__all__ = ["RandomEffectsResults", "fit_re"]
+
+
+@dataclass(frozen=True, eq=False)
+class RandomEffectsResults:
+    """Results of :func:`fit_re`.
+
+    ``params``/``cov`` cover the coefficients (intercept first when present, then X, W*X) and the
+    spatial parameter (``rho`` or ``lambda``); ``theta``/``phi`` and ``sigma2`` are attributes.
+    """
+
+    model: str
+    params: pd.Series
+    cov: pd.DataFrame
+    sigma2: float
+    phi: float
+    theta: float
+    variance_param_se: float
+    loglik: float
+    n: int
+    T: int
+    time_effects: bool
+    resid: pd.Series = field(repr=False)
+    info_partial: pd.DataFrame | None = field(default=None, repr=False)
+
+    @property
+    def sigma2_mu(self) -> float:
+        return self.phi * self.sigma2
+
+    @property
+    def nobs(self) -> int:
+        return self.n * self.T
+
+    @property
+    def std_errors(self) -> pd.Series:
+        return pd.Series(np.sqrt(np.diag(self.cov.to_numpy())), index=self.params.index,
+                         name="std_error")
+
+    def tidy(self) -> pd.DataFrame:
+        se = self.std_errors
+        z = self.params / se
+        return pd.DataFrame({"term": self.params.index, "estimate": self.params.to_numpy(),
+                             "std_error": se.to_numpy(), "z": z.to_numpy(),
+                             "p_value": 2 * stats.norm.sf(np.abs(z.to_numpy()))})
+
+    def summary(self) -> str:
+        head = (f"Random-effects {self.model.upper()} (ML, Elhorst 2003); n={self.n}, T={self.T}, "
+                f"time effects: {'yes' if self.time_effects else 'no'}\n"
+                f"log-likelihood {self.loglik:.4f}; sigma^2 {self.sigma2:.6g}; "
+                f"phi = sigma_mu^2/sigma^2 {self.phi:.6g}; theta {self.theta:.6g}")
+        return head + "\n" + self.tidy().to_string(index=False, float_format=lambda x: f"{x:.6f}")
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+def _unit_means(Z: np.ndarray, n: int, T: int) -> np.ndarray:
+    return Z.reshape(T, n, -1).mean(axis=0)
+
+
+def _quasi(Z: np.ndarray, n: int, T: int, theta: float) -> np.ndarray:
+    z = Z.reshape(T, n, -1)
+    return (z - (1.0 - theta) * z.mean(axis=0, keepdims=True)).reshape(T * n, -1)
+
+
+def _hessian(f, x: np.ndarray, h: np.ndarray) -> np.ndarray:
+    p = x.size
+    H = np.zeros((p, p))
+    for a in range(p):
+        for b in range(a, p):
+            ea = np.zeros(p)
+            eb = np.zeros(p)
+            ea[a] = h[a]
+            eb[b] = h[b]
+            v = f(x + ea + eb) - f(x + ea - eb) - f(x - ea + eb) + f(x - ea - eb)
+            H[a, b] = H[b, a] = v / (4 * h[a] * h[b])
+    return H
+
+
+def fit_re(y: np.ndarray, X: np.ndarray, W: sp.spmatrix, n: int, T: int, model: str = "sar", *,
+           intercept: bool = True, time_effects: bool = False,
+           exog_names: list[str] | None = None, eigenvalues: np.ndarray | None = None
+           ) -> RandomEffectsResults:
+    """Random-effects SAR, SDM or SEM by ML.
+
+    Parameters
+    ----------
+    y, X : ndarray
+        Time-major stacked ``y`` (``T*n``) and ``X`` (``T*n, k``) without an intercept column.
+    W : sparse matrix
+        ``n x n`` weights (row ``i`` = unit ``i`` of each period block).
+    model : {"sar", "sdm", "sem"}
+    intercept : bool
+        Add an intercept (ignored with ``time_effects``, which absorb it).
+    time_effects : bool
+        Remove period effects by the within-time transform first.
+    eigenvalues : ndarray, optional
+        Eigenvalues of ``W`` (reused across fits).
+
+    Examples
+    --------
+    >>> res = fit_re(y, X, W, n, T, "sar")  # doctest: +SKIP
+    """
+    model = str(model).lower()
+    if model not in ("sar", "sdm", "sem"):
+        raise ModelSpecificationError(f"model={model!r}: expected 'sar', 'sdm' or 'sem'.")
+    W = sp.csr_matrix(W, dtype=float)
+    y = np.asarray(y, dtype=float).reshape(-1, 1)
+    X = np.asarray(X, dtype=float).reshape(n * T, -1)
+    kx = X.shape[1]
+    names = list(exog_names) if exog_names is not None else [f"x{i + 1}" for i in range(kx)]
+    if model == "sdm":
+        X = np.hstack([X, lag(W, X, n, T)])
+        names = names + [f"W*{x}" for x in names]
+    use_int = intercept and not time_effects
+    if use_int:
+        X = np.hstack([np.ones((n * T, 1)), X])
+        names = ["Intercept"] + names
+    ev = np.asarray(eigenvalues) if eigenvalues is not None else _eigenvalues(W)
+    ld = Eigen().prepare(W, ev)
+    lo, hi = ld.bounds
+    lo, hi = max(lo, -1e3), min(hi, 1e3)
+    eps = 1e-7 * (hi - lo)
+    bounds = (lo + eps, hi - eps)
+    if model in ("sar", "sdm"):
+        return _fit_lag(y, X, W, n, T, model, names, ld, bounds, time_effects)
+    return _fit_err(y, X, W, n, T, names, bounds, time_effects)
+
+
+# --------------------------------------------------------------------------------------------
+# SAR / SDM
+# --------------------------------------------------------------------------------------------
+def _fit_lag(y, X, W, n, T, model, names, ld, bounds, time_effects) -> RandomEffectsResults:
+    Z = np.hstack([y, lag(W, y, n, T), X])
+    if time_effects:
+        Z = within(Z, n, T, "time")
+    N = n * T
+    k = X.shape[1]
+
+    def gram(theta: float) -> np.ndarray:
+        Zq = _quasi(Z, n, T, theta)
+        return Zq.T @ Zq
+
+    def conc_rho(G: np.ndarray, rho: float) -> tuple[float, np.ndarray]:
+        c = np.array([1.0, -rho])
+        yty = float(c @ G[:2, :2] @ c)
+        xty = G[2:, :2] @ c
+        beta = np.linalg.solve(G[2:, 2:], xty)
+        ssr = max(yty - float(xty @ beta), 1e-300)
+        return -0.5 * N * (math.log(2 * math.pi * ssr / N) + 1.0) + T * ld(rho), beta
+
+    def best_rho(G: np.ndarray) -> float:
+        r = optimize.minimize_scalar(lambda r: -conc_rho(G, r)[0], bounds=bounds,
+                                     method="bounded", options={"xatol": 1e-12, "maxiter": 500})
+        return float(r.x)
+
+    def prof(theta: float) -> float:
+        G = gram(theta)
+        return conc_rho(G, best_rho(G))[0] + n * math.log(theta)
+
+    r = optimize.minimize_scalar(lambda t: -prof(t), bounds=(1e-8, 1.0), method="bounded",
+                                 options={"xatol": 1e-12, "maxiter": 500})
+    theta = float(r.x)
+    G = gram(theta)
+    rho = best_rho(G)
+    ll, beta = conc_rho(G, rho)
+    ll += n * math.log(theta)
+    Zq = _quasi(Z, n, T, theta)
+    e = Zq[:, 0] - rho * Zq[:, 1] - Zq[:, 2:] @ beta
+    s2 = float(e @ e) / N
+
+    def full(p: np.ndarray) -> float:
+        b, rr, th, ss = p[:k], p[k], p[k + 1], p[k + 2]
+        if not (0 < th and ss > 0 and bounds[0] < rr < bounds[1]):
+            return -np.inf
+        Zp = _quasi(Z, n, T, th)
+        ee = Zp[:, 0] - rr * Zp[:, 1] - Zp[:, 2:] @ b
+        return (-0.5 * N * math.log(2 * math.pi * ss) + n * math.log(th) + T * ld(rr)
+                - float(ee @ ee) / (2 * ss))
+
+    theta_vec = np.concatenate([beta, [rho, theta, s2]])
+    xtx = np.diag(G[2:, 2:])
+    h = 1e-4 * np.concatenate([np.sqrt(s2 / np.maximum(xtx, 1e-300)),
+                               [0.05, max(0.05 * theta, 1e-4), s2]])
+    H = _hessian(full, theta_vec, h)
+    cov_full = np.linalg.inv(-H)
+    pn = names + ["rho"]
+    cov = pd.DataFrame(cov_full[:k + 1, :k + 1], index=pn, columns=pn)
+    # analytical (beta, rho) information block on the quasi-demeaned data
+    Xq = Zq[:, 2:]
+    Wd = W.toarray()
+    Gm = Wd @ np.linalg.inv(np.eye(n) - rho * Wd)
+    v = lag(sp.csr_matrix(Gm), (Xq @ beta).reshape(-1, 1), n, T)
+    v = (within(v, n, T, "time") if time_effects else v).ravel()
+    info = np.zeros((k + 1, k + 1))
+    info[:k, :k] = Xq.T @ Xq / s2
+    info[:k, k] = info[k, :k] = Xq.T @ v / s2
+    info[k, k] = T * (float(np.sum(Gm * Gm.T)) + float(np.sum(Gm * Gm))) + float(v @ v) / s2
+    phi = (1.0 / theta**2 - 1.0) / T
+    idx = pd.MultiIndex.from_product([range(T), range(n)], names=["time", "unit"])
+    return RandomEffectsResults(
+        model, pd.Series(np.concatenate([beta, [rho]]), index=pn, name="estimate"), cov, s2, phi,
+        theta, float(np.sqrt(cov_full[k + 1, k + 1])), ll, n, T, time_effects,
+        pd.Series(e, index=idx, name="resid"), pd.DataFrame(info, index=pn, columns=pn))
+
+
+# --------------------------------------------------------------------------------------------
+# SEM
+# --------------------------------------------------------------------------------------------
+def _fit_err(y, X, W, n, T, names, bounds, time_effects) -> RandomEffectsResults:
+    Z = np.hstack([y, X])
+    if time_effects:
+        Z = within(Z, n, T, "time")
+    N = n * T
+    k = X.shape[1]
+    Wd = W.toarray()
+    WZ = lag(W, Z, n, T)
+    Zbar = _unit_means(Z, n, T)
+    G0 = Z.T @ Z
+    G1 = Z.T @ WZ
+    G2 = WZ.T @ WZ
+
+    def setup(lam: float):
+        B = np.eye(n) - lam * Wd
+        s, V = np.linalg.eigh(B.T @ B)
+        s = np.maximum(s, 1e-300)
+        GB = G0 - lam * (G1 + G1.T) + lam**2 * G2  # sum_t Z_t'B'B Z_t
+        BZbar = B @ Zbar
+        VtZbar = V.T @ Zbar
+        return s, V, GB, BZbar, VtZbar
+
+    def gram(st, phi: float) -> np.ndarray:
+        s, V, GB, BZbar, VtZbar = st
+        r = np.sqrt(s / (1.0 + T * phi * s))
+        D = V @ (r[:, None] * VtZbar) - BZbar  # (P - B) Zbar
+        cross = D.T @ (BZbar * T)
+        return GB + T * (D.T @ D) + cross + cross.T
+
+    def conc(st, phi: float) -> tuple[float, np.ndarray]:
+        G = gram(st, phi)
+        beta = np.linalg.solve(G[1:, 1:], G[1:, 0])
+        ssr = max(float(G[0, 0] - G[1:, 0] @ beta), 1e-300)
+        s = st[0]
+        return (-0.5 * N * (math.log(2 * math.pi * ssr / N) + 1.0)
+                + 0.5 * T * float(np.sum(np.log(s)))
+                - 0.5 * float(np.sum(np.log1p(T * phi * s)))), beta
+
+    def best_phi(st) -> float:
+        r = optimize.minimize_scalar(lambda u: -conc(st, math.exp(u))[0], bounds=(-25.0, 12.0),
+                                     method="bounded", options={"xatol": 1e-11, "maxiter": 500})
+        return math.exp(float(r.x))
+
+    def prof(lam: float) -> float:
+        st = setup(lam)
+        return conc(st, best_phi(st))[0]
+
+    r = optimize.minimize_scalar(lambda q: -prof(q), bounds=bounds, method="bounded",
+                                 options={"xatol": 1e-12, "maxiter": 500})
+    lam = float(r.x)
+    st = setup(lam)
+    phi = best_phi(st)
+    ll, beta = conc(st, phi)
+    G = gram(st, phi)
+    s2 = float(G[0, 0] - G[1:, 0] @ beta) / N
+
+    def full(p: np.ndarray) -> float:
+        b, lm, ph, ss = p[:k], p[k], p[k + 1], p[k + 2]
+        if not (ph >= 0 and ss > 0 and bounds[0] < lm < bounds[1]):
+            return -np.inf
+        stp = setup(lm)
+        Gp = gram(stp, ph)
+        c = np.concatenate([[1.0], -b])
+        ssr = float(c @ Gp @ c)
+        s = stp[0]
+        return (-0.5 * N * math.log(2 * math.pi * ss) + 0.5 * T * float(np.sum(np.log(s)))
+                - 0.5 * float(np.sum(np.log1p(T * ph * s))) - ssr / (2 * ss))
+
+    pvec = np.concatenate([beta, [lam, phi, s2]])
+    xtx = np.diag(G[1:, 1:])
+    h = 1e-4 * np.concatenate([np.sqrt(s2 / np.maximum(xtx, 1e-300)),
+                               [0.05, max(0.05 * phi, 1e-4), s2]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        H = _hessian(full, pvec, h)
+    cov_full = np.linalg.inv(-H)
+    pn = names + ["lambda"]
+    cov = pd.DataFrame(cov_full[:k + 1, :k + 1], index=pn, columns=pn)
+    # residuals of the transformed model
+    s, V = st[0], st[1]
+    B = np.eye(n) - lam * Wd
+    P = V @ (np.sqrt(s / (1.0 + T * phi * s))[:, None] * V.T)
+    Zs = np.einsum("ij,tjk->tik", B, Z.reshape(T, n, -1)) + ((P - B) @ Zbar)[None]
+    Zs = Zs.reshape(N, -1)
+    e = Zs[:, 0] - Zs[:, 1:] @ beta
+    theta = 1.0 / math.sqrt(1.0 + T * phi)
+    idx = pd.MultiIndex.from_product([range(T), range(n)], names=["time", "unit"])
+    return RandomEffectsResults(
+        "sem", pd.Series(np.concatenate([beta, [lam]]), index=pn, name="estimate"), cov, s2, phi,
+        theta, float(np.sqrt(cov_full[k + 1, k + 1])), ll, n, T, time_effects,
+        pd.Series(e, index=idx, name="resid"), None)
