@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import io
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -44,6 +45,7 @@ __all__ = [
     "choropleth", "choropleth_small_multiples", "lisa_cluster_map", "lisa_small_multiples",
     "moran_scatter", "moran_timeseries", "save_figure", "figure_bytes", "find_cjk_font",
     "FontNotFoundError", "PlotError", "LISA_COLOURS", "CJK_FONT_CANDIDATES", "DPI",
+    "agglomeration_map",
 ]
 
 Labels = Literal["english", "chinese", "code"]
@@ -597,4 +599,90 @@ def moran_timeseries(result: GlobalResult, *, band: Literal["permutation", "norm
         var = str(t["variable"].iloc[0])
         ax.set_title(title or f"Global Moran's I of {var} by year (W: {t['W'].iloc[0]})")
         _note(fig, note if note is not None else result.note)
+    return fig
+
+
+# --------------------------------------------------------------------------- agglomerations
+
+
+def agglomeration_map(membership: Any = None, *, boundaries: gpd.GeoDataFrame | None = None,
+                      title: str | None = None, note: str | None = None,
+                      cmap: str = "tab20", figsize: tuple[float, float] = (8.0, 6.5)
+                      ) -> Figure:
+    """Map of the urban agglomerations: one colour per agglomeration on the boundary layer.
+
+    Parameters
+    ----------
+    membership
+        Unit code -> agglomeration scope (a partition, e.g. ``agglomerations.groups(...)``) or
+        unit code -> set of scopes (``agglomerations.membership()``, the default: overlaps
+        kept). A unit in two or more agglomerations is filled with the colour of the first in the
+        registry's order and hatched (``////``), with the count in the legend.
+    boundaries
+        Layer with an ``adcode`` column (default: the shipped 337-unit layer).
+
+    The legend lists every default agglomeration of the registry (19) in its order with the
+    romanised name and the number of member units on the layer; agglomerations without shipped
+    members are marked "no members shipped". Colours are fixed by the registry order (``cmap``
+    sampled at 20 points), so the same inputs give the same bytes with :func:`save_figure`.
+    """
+    from matplotlib import colormaps, rc_context
+    from matplotlib.patches import Patch
+
+    from . import agglomerations as ag
+
+    if membership is None:
+        membership = ag.membership()
+    mem = {str(u): (frozenset([s]) if isinstance(s, str) else frozenset(s))
+           for u, s in dict(membership).items()}
+    table = ag.agglomerations(alternatives=True)
+    default = table[table["default_scope"] == "true"]
+    order = list(default["scope"])
+    extra = sorted({s for ss in mem.values() for s in ss} - set(order))
+    known = set(table["scope"])
+    unknown = [s for s in extra if s not in known]
+    order += extra  # alternative scopes (or user groups) after the 19 defaults
+    names = dict(zip(table["scope"], table["name_en"], strict=True))
+    if cmap == "tab20":  # tab20 without its two greys (kept for "in none"), + two of tab20b
+        base = colormaps["tab20"](np.arange(20) / 19.0)
+        colours = np.vstack([np.delete(base, [14, 15], axis=0),
+                             colormaps["tab20b"](np.array([0.0, 8 / 19.0]))])
+    else:
+        colours = colormaps[cmap](np.linspace(0.05, 0.95, max(len(order), 2)))
+    colour = {s: colours[i % len(colours)] for i, s in enumerate(order)}
+    family = _font_family("english", None)
+    layer = _layer(boundaries)
+    codes = layer["adcode"].astype(str).to_numpy()
+    first = [min(mem[c], key=order.index) if c in mem else None for c in codes]
+    multi = np.array([c in mem and len(mem[c]) > 1 for c in codes])
+    face = [colour[f] if f is not None else (0.9, 0.9, 0.9, 1.0) for f in first]
+    fig = _new_figure(figsize, family)
+    fig._spatialinno_family = family  # type: ignore[attr-defined]
+    with rc_context(_rc(family)):
+        ax = fig.add_axes((0.0, 0.06, 0.56, 0.86))
+        ax.set_axis_off()
+        ax.set_aspect("equal")
+        layer.plot(ax=ax, color=face, edgecolor="white", linewidth=0.2)
+        if multi.any():
+            layer[multi].plot(ax=ax, facecolor="none", edgecolor="#222222", hatch="////",
+                              linewidth=0.3)
+        on_layer = {s: int(sum(1 for c in codes if c in mem and s in mem[c])) for s in order}
+        handles = []
+        for s in order:
+            label = names.get(s, s) if s not in unknown else s
+            label = textwrap.shorten(label, width=44, placeholder="...")
+            n_s = on_layer[s]
+            text = f"{label} ({n_s})" if n_s else f"{label} (no members shipped)"
+            handles.append(Patch(facecolor=colour[s] if n_s else "white", edgecolor="#666666",
+                                 linewidth=0.3, label=text))
+        if multi.any():
+            handles.append(Patch(facecolor="white", edgecolor="#222222", hatch="////",
+                                 label=f"in two agglomerations ({int(multi.sum())}), "
+                                       "coloured by the first"))
+        handles.append(Patch(facecolor=(0.9, 0.9, 0.9), edgecolor="#666666", linewidth=0.3,
+                             label=f"in none ({int(sum(f is None for f in first))})"))
+        fig.legend(handles=handles, loc="center left", bbox_to_anchor=(0.56, 0.5), fontsize=7,
+                   frameon=False, title="agglomeration (units)", title_fontsize=8)
+        ax.set_title(title or f"Urban agglomerations ({len(default)} national)")
+        _note(fig, note)
     return fig

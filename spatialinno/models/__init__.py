@@ -3,12 +3,16 @@
 Layout: :mod:`.spec` (models as data), :mod:`.core` (transforms, log-determinants, concentrated
 likelihood, information matrix, Lee-Yu), :mod:`.effects` (direct/indirect/total with inference),
 :mod:`.results` (immutable results), :mod:`.api` (``fit``, ``fit_array``), :mod:`.table`
-(``etable``).
+(``etable``), :mod:`.diagnostics` (LM, LR, Wald, Hausman, Pesaran CD), :mod:`.random_effects`
+(random-effects SAR/SDM/SEM by ML), :mod:`.choose` (``choose_model``: the Elhorst sequence).
 """
 
 from __future__ import annotations
 
-from .api import fit, fit_array
+from . import diagnostics
+from .api import TWO_W_MODELS, TwoWResults, fit, fit_array, fit_two_w, fit_two_w_array
+from .choose import ModelChoiceResult, choose_model
+from .random_effects import RandomEffectsResults, fit_re
 from .core import Eigen, SparseLU
 from ..errors import (BoundaryWarning, CollinearityWarning, FlatLikelihoodWarning,
                          ModelSpecificationError, UnbalancedPanelError, WeightsAlignmentError)
@@ -17,7 +21,8 @@ from .spec import MODELS, ModelSpec, get_spec
 from .table import etable
 
 __all__ = [
-    "fit", "fit_array", "etable", "Eigen", "SparseLU", "SpatialPanelResults", "ModelSpec", "MODELS",
+    "fit", "fit_array", "fit_two_w", "fit_two_w_array", "TwoWResults", "TWO_W_MODELS", "etable", "choose_model", "ModelChoiceResult", "fit_re",
+    "RandomEffectsResults", "diagnostics", "Eigen", "SparseLU", "SpatialPanelResults", "ModelSpec", "MODELS",
     "get_spec", "ModelSpecificationError", "UnbalancedPanelError", "WeightsAlignmentError",
     "BoundaryWarning", "FlatLikelihoodWarning", "CollinearityWarning",
 ]

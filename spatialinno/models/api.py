@@ -7,7 +7,7 @@ time-major, and W is aligned to the sorted unit codes *by code*, never by positi
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -17,10 +17,10 @@ from . import core
 from .effects import multipliers
 from ..errors import (CollinearityWarning, ModelSpecificationError, UnbalancedPanelError,
                          WeightsAlignmentError)
-from .results import SpatialPanelResults
-from .spec import ModelSpec, check_fe, get_spec
+from .results import SpatialPanelResults, TwoWResults
+from .spec import TWO_W_MODELS, ModelSpec, check_fe, get_spec
 
-__all__ = ["fit", "fit_array"]
+__all__ = ["fit", "fit_array", "fit_two_w", "fit_two_w_array"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -133,7 +133,7 @@ def fit(formula: str, data: pd.DataFrame, w: object, model: str = "sar", effects
         unit: str | None = None, time: str | None = None, m: object | None = None,
         lee_yu: bool | str = True, logdet: object = "auto", cov_type: str = "oim",
         effects_draws: int = 1000, effects_method: str = "simulation",
-        seed: int | None = 0) -> SpatialPanelResults:
+        seed: int | None = 0, groups: Mapping[str, str] | None = None) -> SpatialPanelResults:
     r"""Fit a fixed-effects spatial panel model by maximum likelihood.
 
     Parameters
@@ -147,7 +147,9 @@ def fit(formula: str, data: pd.DataFrame, w: object, model: str = "sar", effects
         the missing unit-periods.
     w : Weights, libpysal W or (sparse matrix, codes)
         Spatial weights keyed by unit code; aligned to the panel by code.
-    model : {"sar", "sem", "sdm", "sdem", "slx", "sac", "ols"}
+    model : {"sar", "sem", "sdm", "sdem", "slx", "sac", "ols", "sar2w", "sdm2w"}
+        ``"sar2w"``/``"sdm2w"``: separate lags for within- and between-group neighbours (needs
+        ``groups=``; see :func:`fit_two_w`, whose options apply).
     effects : {"unit", "time", "twoway", "none"}
     m : optional
         Second weights for the SAC error process (defaults to ``w``).
@@ -168,16 +170,33 @@ def fit(formula: str, data: pd.DataFrame, w: object, model: str = "sar", effects
     effects_draws, effects_method, seed
         Effects computed at fit time: ``"simulation"`` (``effects_draws`` draws, seeded) or
         ``"delta"``; ``effects_draws=0`` skips them (use ``result.impacts()`` later).
+    groups : mapping unit code -> group, optional
+        Two-W models only: the partition splitting W into within- and between-group parts.
 
     Returns
     -------
     SpatialPanelResults
+        (:class:`TwoWResults` for the two-W models.)
 
     Examples
     --------
     >>> res = fit("nqpf ~ rd + digital", data=panel, w=w, model="sdm", effects="twoway",
     ...           unit="code", time="year")  # doctest: +SKIP
     """
+    if str(model).lower() in TWO_W_MODELS:
+        if groups is None:
+            raise ModelSpecificationError(
+                f"model={model!r} needs groups= (a mapping unit code -> group, e.g. "
+                f"spatialinno.agglomerations.groups(overlap=[...])).")
+        if m is not None or effects_method != "simulation":
+            raise ModelSpecificationError(f"model={model!r} takes neither m= nor "
+                                          f"effects_method='delta'.")
+        return fit_two_w(formula, data, w, groups, model=model, effects=effects, unit=unit,
+                         time=time, lee_yu=lee_yu, cov_type=cov_type,
+                         effects_draws=effects_draws, seed=seed)
+    if groups is not None:
+        raise ModelSpecificationError(f"groups= is used by the two-W models 'sar2w'/'sdm2w' "
+                                      f"only; model={model!r}.")
     df, unit, time = _panel_frame(data, unit, time)
     units = [str(u) for u in pd.unique(df[unit])]
     T = df[time].nunique()
@@ -316,7 +335,8 @@ def _fit_core(y, X, W, n, T, spec, fe, *, M=None, lee_yu=True, logdet="auto", co
         exog_names=tuple(exog), w_name=w_name, w_transform=w_transform, r2=r2, r2_corr=r2c,
         fixed_effects=fx, resid=pd.Series(f.resid, index=idx, name="resid"),
         fitted=pd.Series(d.Y[:, 0] - f.resid, index=idx, name="fitted"), converged=f.converged,
-        effects=None, _mult=mult, _rho_bounds=bounds)
+        effects=None, _mult=mult, _rho_bounds=bounds, units=tuple(str(u) for u in units),
+        _W=sp.csr_matrix(W), _lags=(("rho", sp.csr_matrix(W)),) if spec.rho else ())
     if kx and effects_draws and spec.name != "ols":
         eff = res.impacts(effects_method, draws=effects_draws, seed=seed)
         object.__setattr__(res, "effects", eff)
@@ -358,3 +378,183 @@ def _recover_effects(raw: np.ndarray, n: int, T: int, fe: str, units, times) -> 
         out["unit"] = pd.Series(r.mean(axis=0) - g, index=list(units), name="unit_effect")
         out["time"] = pd.Series(r.mean(axis=1) - g, index=list(times), name="time_effect")
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# two spatial lags: within- and between-group neighbours
+# --------------------------------------------------------------------------------------------
+def _group_split(W: sp.csr_matrix, units: Sequence[str], w: object,
+                 groups: Mapping[str, str]) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """``(W_w, W_b)`` from :meth:`spatialinno.weights.Weights.blocks` applied to the aligned,
+    row-standardised ``W`` (``unassigned="between"``: links of units in no group are between
+    links), so that ``W = W_w + W_b`` exactly."""
+    from ..weights import Weights
+    if not isinstance(groups, Mapping):
+        raise ModelSpecificationError(
+            f"groups must be a mapping unit code -> group (e.g. spatialinno.agglomerations."
+            f"groups(overlap=[...])); received {type(groups).__name__}.")
+    g = {str(k): str(v) for k, v in groups.items()}
+    if not any(u in g for u in units):
+        raise ModelSpecificationError(
+            f"none of the {len(units)} units is in groups ({len(g)} codes, e.g. "
+            f"{list(g)[:5]}); check the unit codes.")
+    wobj = Weights.from_sparse(W, list(units), name=str(getattr(w, "name", "W")))
+    ww, wb = Weights.blocks(wobj, g, unassigned="between")
+    return sp.csr_matrix(ww.sparse, dtype=float), sp.csr_matrix(wb.sparse, dtype=float)
+
+
+def fit_two_w(formula: str, data: pd.DataFrame, w: object, groups: Mapping[str, str],
+              model: str = "sdm2w", effects: str = "unit", *, unit: str | None = None,
+              time: str | None = None, lee_yu: bool | str = True, cov_type: str = "oim",
+              effects_draws: int = 1000, seed: int | None = 0) -> "TwoWResults":
+    r"""Fit the spatial panel model with separate lags for within- and between-group neighbours.
+
+    .. math::
+
+        y_t = \rho_w W_w y_t + \rho_b W_b y_t + X_t\beta + W X_t\theta + \mu + \alpha_t
+              + \varepsilon_t,\qquad W_w = W \circ 1[g(i) = g(j)],\quad W_b = W - W_w
+
+    (``model="sar2w"`` drops :math:`W X\theta`). ``W`` is the row-standardised weights aligned
+    to the panel; ``W_w`` and ``W_b`` come from :meth:`Weights.blocks(W, groups,
+    unassigned="between") <spatialinno.weights.Weights.blocks>`, so :math:`W = W_w + W_b` bit
+    for bit, links of units in no group count as between links, and :math:`W X` is the usual
+    lag. ML with the concentrated likelihood maximised over :math:`(\rho_w, \rho_b) \in
+    (-1, 1)^2` (:func:`spatialinno.models.core.estimate_two_w`); the log-determinant
+    :math:`\log|I-\rho_w W_w-\rho_b W_b|` by sparse LU per evaluation. With
+    :math:`\rho_w = \rho_b` the model is the one-W SAR/SDM (``result.restricted``), which gives the
+    LR test; the Wald test uses the information matrix.
+
+    Parameters
+    ----------
+    groups : mapping unit code -> group
+        A partition (one group per unit), e.g. ``spatialinno.agglomerations.groups(overlap=...)``.
+    effects : {"unit", "time", "twoway", "none"}
+    lee_yu : bool
+        Unit effects: the Lee-Yu :math:`T-1` correction (default). Time / two-way effects need
+        ``lee_yu=False`` (direct approach; see :func:`~spatialinno.models.core.build_two_w_design`).
+    cov_type : {"oim", "hessian"}
+    effects_draws, seed
+        Direct/indirect/total effects by simulation from dense effects matrices
+        :math:`S_k = (I-\rho_w W_w-\rho_b W_b)^{-1}(\beta_k I+\theta_k W)`.
+
+    Returns
+    -------
+    TwoWResults
+    """
+    df, unit, time = _panel_frame(data, unit, time)
+    units = [str(u) for u in pd.unique(df[unit])]
+    T = df[time].nunique()
+    y, X, yname, xnames, _ = _model_matrices(formula, df)
+    W, wname, _ = _resolve_weights(w, units, "w")
+    Ww, Wb = _group_split(W, units, w, groups)
+    return _fit_two_w_core(y, X, Ww, Wb, len(units), T, get_spec(model), check_fe(effects),
+                           lee_yu=lee_yu, cov_type=cov_type, effects_draws=effects_draws,
+                           seed=seed, dep_var=yname, exog=xnames, w_name=wname, units=units,
+                           times=list(pd.unique(df[time])), groups=dict(groups))
+
+
+def fit_two_w_array(y: np.ndarray, X: np.ndarray, Ww: sp.spmatrix, Wb: sp.spmatrix,
+                    model: str = "sdm2w", effects: str = "unit", *,
+                    exog_names: Sequence[str] | None = None, **kwargs: object) -> "TwoWResults":
+    """Array API of :func:`fit_two_w`: ``y`` (T, n), ``X`` (T, n, k), the two parts of a
+    row-standardised W (``Ww + Wb`` row-stochastic). Other keywords as in :func:`fit_two_w`."""
+    y = np.asarray(y, dtype=float)
+    X = np.asarray(X, dtype=float)
+    if y.ndim != 2 or X.ndim != 3 or X.shape[:2] != y.shape:
+        raise ModelSpecificationError(f"Expected y of shape (T, n) and X of shape (T, n, k); "
+                                      f"received {y.shape} and {X.shape}.")
+    T, n = y.shape
+    k = X.shape[2]
+    names = list(exog_names) if exog_names is not None else [f"x{i + 1}" for i in range(k)]
+    return _fit_two_w_core(y.reshape(-1), X.reshape(T * n, k), sp.csr_matrix(Ww),
+                           sp.csr_matrix(Wb), n, T, get_spec(model), check_fe(effects),
+                           exog=names, units=[str(i) for i in range(n)], times=list(range(T)),
+                           **kwargs)
+
+
+def _fit_two_w_core(y, X, Ww, Wb, n, T, spec, fe, *, lee_yu=True, cov_type="oim",
+                    effects_draws=1000, seed=0, dep_var="y", exog=(), w_name="W", units=(),
+                    times=(), groups=None):
+    from scipy import stats
+
+    from .results import TwoWResults
+    if spec.name not in ("sar2w", "sdm2w"):
+        raise ModelSpecificationError(f"model={spec.name!r}: fit_two_w estimates 'sar2w' or "
+                                      f"'sdm2w'.")
+    ly = {True: "transform", False: "none", "transform": "transform", "none": "none"}.get(lee_yu)
+    if ly is None:
+        raise ModelSpecificationError(f"lee_yu={lee_yu!r}: the two-W model takes True "
+                                      f"('transform', unit effects) or False.")
+    if fe == "none":
+        ly = "none"
+    if cov_type not in ("oim", "hessian"):
+        raise ModelSpecificationError(f"cov_type={cov_type!r}: expected 'oim' or 'hessian'.")
+    exog = list(exog)
+    d = core.build_two_w_design(spec, y, X, Ww, Wb, n, T, fe=fe, lee_yu=(ly == "transform"))
+    fu = core.estimate_two_w(d)
+    fr = core.estimate_two_w(d, equal=True)
+    k = d.k
+    names = list(exog) + ([f"W*{x}" for x in exog] if spec.wx else [])
+    R = np.zeros((k + 3, k + 2))  # theta_full = R theta_restricted (rho_w = rho_b = rho)
+    R[:k, :k] = np.eye(k)
+    R[k, k] = R[k + 1, k] = 1.0
+    R[k + 2, k + 1] = 1.0
+
+    def variance(f):
+        info = (core.information_matrix_two_w(d, f) if cov_type == "oim"
+                else core.numerical_hessian_two_w(d, f))
+        return info
+
+    info_u = variance(fu)
+    cov_u = np.linalg.inv(info_u)
+    info_r = R.T @ variance(fr) @ R
+    cov_r = np.linalg.inv(info_r)
+    lr = max(2.0 * (fu.loglik - fr.loglik), 0.0)
+    diff = fu.rho[0] - fu.rho[1]
+    vdiff = cov_u[k, k] + cov_u[k + 1, k + 1] - 2 * cov_u[k, k + 1]
+    wald = diff**2 / vdiff if vdiff > 0 else np.nan
+    tests = pd.DataFrame({"test": ["LR", "Wald"], "statistic": [lr, wald], "df": [1, 1],
+                          "p_value": [float(stats.chi2.sf(lr, 1)), float(stats.chi2.sf(wald, 1))]})
+    one_w = get_spec("sdm" if spec.wx else "sar")
+    W = d.W
+    common = dict(nobs=n * T, n=n, T=T, fe=fe, lee_yu=ly, cov_type=cov_type, dep_var=dep_var,
+                  exog_names=tuple(exog), w_name=w_name, w_transform="row",
+                  units=tuple(str(u) for u in units), _W=W)
+    bias = _ly_text(ly, fe, one_w)
+    restricted = SpatialPanelResults(
+        spec=one_w, **_two_w_stats(d, fr, names + ["rho"], cov_r, [("rho", W)], units, times),
+        bias_correction=bias, _mult=multipliers(W, seed=0), _rho_bounds=(-1.0, 1.0),
+        _lags=(("rho", W),), **common)
+    res = TwoWResults(
+        spec=spec, **_two_w_stats(d, fu, names + ["rho_within", "rho_between"], cov_u,
+                                  [("rho_within", d.Ww), ("rho_between", d.Wb)], units, times),
+        bias_correction=bias, _mult=None, _rho_bounds=(-1.0, 1.0),
+        _lags=(("rho_within", d.Ww), ("rho_between", d.Wb)), tests=tests, restricted=restricted,
+        groups=dict(groups or {}), **common)
+    if exog and effects_draws:
+        object.__setattr__(res, "effects", res.impacts("simulation", draws=effects_draws,
+                                                       seed=seed))
+    return res
+
+
+def _two_w_stats(d, f, names, cov, lags, units, times) -> dict:
+    """Labelled estimates, fit statistics and recovered fixed effects of a two-W fit."""
+    n, T, fe = d.n, d.T, d.transform.fe
+    p = len(names)
+    rhos = np.full(len(lags), f.rho[0]) if len(lags) == 1 else f.rho
+    params = pd.Series(np.concatenate([f.beta, rhos]), index=names, name="estimate")
+    idx = pd.MultiIndex.from_product([list(times), list(units)], names=["time", "unit"])
+    ystar = d.Y[:, 0] - (d.Y[:, 0].mean() if fe == "none" else 0.0)
+    r2 = 1.0 - float(f.resid @ f.resid) / float(ystar @ ystar)
+    A = sp.identity(n, format="csc") - f.rho[0] * d.Ww - f.rho[1] * d.Wb
+    yhat = core.within(core._per_period_solve(A, d.XX @ f.beta, n, T).reshape(-1, 1), n, T,
+                       fe).ravel()
+    r2c = float(np.corrcoef(d.Y[:, 0], yhat)[0, 1] ** 2)
+    raw = (d.y_raw - f.rho[0] * core.lag(d.Ww, d.y_raw.reshape(-1, 1), n, T).ravel()
+           - f.rho[1] * core.lag(d.Wb, d.y_raw.reshape(-1, 1), n, T).ravel() - d.X_raw @ f.beta)
+    return dict(params=params, cov=pd.DataFrame(cov[:p, :p], index=names, columns=names),
+                sigma2=f.sigma2, sigma2_se=float(np.sqrt(cov[-1, -1])), loglik=f.loglik, r2=r2,
+                r2_corr=r2c, fixed_effects=_recover_effects(raw, n, T, fe, units, times),
+                resid=pd.Series(f.resid, index=idx, name="resid"),
+                fitted=pd.Series(d.Y[:, 0] - f.resid, index=idx, name="fitted"),
+                converged=f.converged)

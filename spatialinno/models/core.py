@@ -60,7 +60,8 @@ from .spec import ModelSpec
 __all__ = [
     "Eigen", "SparseLU", "LogDet", "resolve_logdet", "within", "lag", "FETransform",
     "Design", "build_design", "CoreFit", "estimate", "information_matrix", "numerical_hessian",
-    "full_loglik",
+    "full_loglik", "TwoWDesign", "build_two_w_design", "TwoWFit", "estimate_two_w",
+    "information_matrix_two_w", "numerical_hessian_two_w", "TWO_W_MARGIN",
 ]
 
 _AUTO_EIGEN_MAX_N = 500
@@ -706,3 +707,215 @@ def lee_yu_bias_correction(d: Design, fit: CoreFit, info: np.ndarray) -> CoreFit
     resid = d.Y @ c - d.XX @ (D @ beta)
     return CoreFit(beta, rho, lam, s2, full_loglik(d, np.concatenate([theta[:-1], [s2]])), resid,
                    fit.converged, fit.curvature)
+
+
+# --------------------------------------------------------------------------------------------
+# two spatial lags: y = rho_w W_w y + rho_b W_b y + X beta + ...
+# --------------------------------------------------------------------------------------------
+#: Bound on |rho_w|, |rho_b| (open interval (-1, 1), minus this margin).
+TWO_W_MARGIN = 1e-6
+
+
+@dataclass(frozen=True)
+class TwoWDesign:
+    r"""Design of the two-lag model :math:`y = \rho_w W_w y + \rho_b W_b y + X\beta + \ldots`.
+
+    ``Y`` holds the transformed ``[y, W_w y, W_b y]`` (shape ``(T*n, 3)``), ``XX`` the
+    transformed regressors ``[X, W X]`` (``W = W_w + W_b``; shape ``(T*n, k)``), ``gram`` is
+    ``[Y, XX]'[Y, XX]``. Transforms as in :class:`Design` (:func:`within`, :class:`FETransform`).
+
+    Log-determinant: :math:`\log|I - \rho_w W_w - \rho_b W_b|` by a sparse LU at each
+    evaluation (no single eigen-decomposition diagonalises both parts). Parameter space: for
+    row-stochastic :math:`W = W_w + W_b` (non-negative), :math:`\|\rho_w W_w + \rho_b W_b\|_\infty
+    \le \max(|\rho_w|, |\rho_b|)\,\|W\|_\infty < 1` when :math:`\max(|\rho_w|,|\rho_b|) < 1`, so
+    :math:`A = I - \rho_w W_w - \rho_b W_b` is strictly diagonally dominant: invertible with
+    positive determinant. The square :math:`(-1, 1)^2` is therefore used (sufficient, not
+    necessary: like :math:`(-1, 1)` for one W, it cuts off the negative region below
+    :math:`1/\omega_{min}`).
+    """
+
+    spec: ModelSpec
+    n: int
+    T: int
+    k: int
+    W: sp.csr_matrix
+    Ww: sp.csr_matrix
+    Wb: sp.csr_matrix
+    transform: FETransform
+    Y: np.ndarray
+    XX: np.ndarray
+    gram: np.ndarray
+    X_raw: np.ndarray = field(repr=False)
+    y_raw: np.ndarray = field(repr=False)
+
+    bounds: tuple[float, float] = (-1.0, 1.0)
+
+    @property
+    def N_eff(self) -> int:
+        return self.transform.n_eff(self.n) * self.transform.T_eff(self.T)
+
+    def logdet(self, rw: float, rb: float) -> float:
+        n = self.n
+        a = (sp.identity(n, format="csc") - rw * self.Ww - rb * self.Wb).tocsc()
+        lu = splu(a, permc_spec="MMD_AT_PLUS_A")
+        return float(np.sum(np.log(np.abs(lu.U.diagonal()))))
+
+    def moments(self, rw: float, rb: float) -> tuple[np.ndarray, np.ndarray, float]:
+        c = np.array([1.0, -rw, -rb])
+        g = self.gram
+        return g[3:, 3:], g[:3, 3:].T @ c, float(c @ g[:3, :3] @ c)
+
+    def beta_ssr(self, rw: float, rb: float) -> tuple[np.ndarray, float]:
+        xtx, xty, yty = self.moments(rw, rb)
+        beta = np.linalg.solve(xtx, xty)
+        return beta, max(yty - float(xty @ beta), 1e-300)
+
+    def concentrated(self, rw: float, rb: float) -> float:
+        _, ssr = self.beta_ssr(rw, rb)
+        N = self.N_eff
+        return (-0.5 * N * (math.log(2 * math.pi * ssr / N) + 1.0)
+                + self.transform.T_eff(self.T) * self.logdet(rw, rb))
+
+    def full_loglik(self, theta: np.ndarray) -> float:
+        """Unconcentrated log-likelihood at ``theta = (beta, rho_w, rho_b, sigma2)``."""
+        k = self.k
+        beta, rw, rb, s2 = theta[:k], theta[k], theta[k + 1], theta[k + 2]
+        xtx, xty, yty = self.moments(rw, rb)
+        ssr = yty - 2 * beta @ xty + beta @ xtx @ beta
+        return (-0.5 * self.N_eff * math.log(2 * math.pi * s2) - ssr / (2 * s2)
+                + self.transform.T_eff(self.T) * self.logdet(rw, rb))
+
+
+def build_two_w_design(spec: ModelSpec, y: np.ndarray, X: np.ndarray, Ww: sp.spmatrix,
+                       Wb: sp.spmatrix, n: int, T: int, *, fe: str, lee_yu: bool) -> TwoWDesign:
+    """Build the :class:`TwoWDesign` for time-major stacked ``y`` (``T*n``) and ``X``
+    (``T*n, kx``, without W X columns: added here when ``spec.wx``, as ``(W_w + W_b) X``).
+
+    The Lee-Yu transformation applies to unit effects only (``T-1`` periods); with time effects
+    the :math:`F_{n,n-1}` transformation needs :math:`W_w\\iota` and :math:`W_b\\iota`
+    proportional to :math:`\\iota`, which block parts of W are not, so ``lee_yu`` with time or
+    two-way effects raises (use the direct approach, ``lee_yu=False``, which is exact ML with
+    period dummies).
+    """
+    Ww = sp.csr_matrix(Ww, dtype=float)
+    Wb = sp.csr_matrix(Wb, dtype=float)
+    W = sp.csr_matrix(Ww + Wb)
+    tr = FETransform(fe, lee_yu and fe != "none")
+    if tr.time_ly:
+        raise ModelSpecificationError(
+            "The two-W model has no Lee-Yu transformation for time effects: the F_{n,n-1} "
+            "transform needs W_w 1 and W_b 1 proportional to 1, which the within/between blocks "
+            "of W are not. Pass lee_yu=False (direct approach: exact ML with period dummies) or "
+            "use unit effects.")
+    if not _is_row_standardised(W) or (W.data < 0).any():
+        raise ModelSpecificationError(
+            "The two-W model needs W = W_w + W_b row-standardised and non-negative (its parameter "
+            "space max(|rho_w|, |rho_b|) < 1 rests on it); row-standardise W before splitting.")
+    y = np.asarray(y, dtype=float).reshape(-1, 1)
+    X = np.asarray(X, dtype=float).reshape(n * T, -1)
+    if spec.wx:
+        X = np.hstack([X, lag(W, X, n, T)])
+    Y = np.hstack([y, lag(Ww, y, n, T), lag(Wb, y, n, T)])
+    Yt, Xt = within(Y, n, T, fe), within(X, n, T, fe)
+    Z = np.hstack([Yt, Xt])
+    return TwoWDesign(spec, n, T, X.shape[1], W, Ww, Wb, tr, Yt, Xt, Z.T @ Z, X, y.ravel())
+
+
+@dataclass(frozen=True)
+class TwoWFit:
+    """Point estimates of the two-lag model (``rho`` = ``(rho_w, rho_b)``)."""
+
+    beta: np.ndarray
+    rho: np.ndarray
+    sigma2: float
+    loglik: float
+    resid: np.ndarray
+    converged: bool
+
+
+def _two_w_finish(d: TwoWDesign, rw: float, rb: float, conv: bool) -> TwoWFit:
+    beta, ssr = d.beta_ssr(rw, rb)
+    resid = d.Y @ np.array([1.0, -rw, -rb]) - d.XX @ beta
+    return TwoWFit(beta, np.array([rw, rb]), ssr / d.N_eff, d.concentrated(rw, rb), resid, conv)
+
+
+def estimate_two_w(d: TwoWDesign, *, equal: bool = False) -> TwoWFit:
+    r"""Maximise the concentrated log-likelihood over :math:`(\rho_w, \rho_b) \in (-1, 1)^2`
+    (``equal=True``: over :math:`\rho_w = \rho_b = \rho`, the one-W model).
+
+    Start: the restricted estimate :math:`\rho_w = \rho_b = \hat\rho` (bounded Brent polished by
+    Newton steps); then L-BFGS-B with bounds, polished by Nelder-Mead (kept only if better and
+    inside the bounds), as for SAC in :func:`estimate`.
+    """
+    lo, hi = -1.0 + TWO_W_MARGIN, 1.0 - TWO_W_MARGIN
+    g = lambda r: d.concentrated(r, r)  # noqa: E731
+    r0 = _newton_polish(g, _brent(lambda r: -g(r), lo, hi), (lo, hi))
+    if equal:
+        return _two_w_finish(d, r0, r0, True)
+    f = lambda p: -d.concentrated(p[0], p[1])  # noqa: E731
+    best = None
+    for start in ((r0, r0), (0.5 * r0, 0.5 * r0), (r0, 0.0), (0.0, r0)):
+        res = optimize.minimize(f, np.array(start), method="L-BFGS-B", bounds=[(lo, hi)] * 2,
+                                options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 500})
+        if best is None or res.fun < best.fun:
+            best = res
+    res = optimize.minimize(f, best.x, method="Nelder-Mead",
+                            options={"xatol": 1e-10, "fatol": 1e-13, "maxiter": 4000})
+    ok = res.fun <= best.fun and _inside(res.x, (lo, hi), (lo, hi))
+    x = res.x if ok else best.x
+    return _two_w_finish(d, float(x[0]), float(x[1]), bool(best.success or res.success))
+
+
+def information_matrix_two_w(d: TwoWDesign, fit: TwoWFit) -> np.ndarray:
+    r"""Analytic information matrix of :math:`(\beta, \rho_w, \rho_b, \sigma^2)`.
+
+    With :math:`A = I - \rho_w W_w - \rho_b W_b`, :math:`G_r = W_r A^{-1}` and
+    :math:`d_r` the transformed :math:`(I_T \otimes G_r) X\beta`,
+
+    .. math::
+
+        I_{\beta\beta} = \tilde X'\tilde X/\sigma^2,\quad I_{\beta r} = \tilde X'd_r/\sigma^2,\quad
+        I_{rs} = d_r'd_s/\sigma^2 + T^*\mathrm{tr}(G_rG_s + G_r'G_s),\quad
+        I_{r\sigma^2} = T^*\mathrm{tr}(G_r)/\sigma^2,\quad I_{\sigma^2\sigma^2} = N^*/(2\sigma^4),
+
+    the one-W formulas of :func:`information_matrix` with the lag split in two (Elhorst 2014,
+    ch. 3; the traces are exact, from a dense :math:`A^{-1}`, O(n^3)).
+    """
+    n, T, k = d.n, d.T, d.k
+    s2 = fit.sigma2
+    T_eff = d.transform.T_eff(T)
+    A = sp.identity(n, format="csc") - fit.rho[0] * d.Ww - fit.rho[1] * d.Wb
+    Ainv = np.linalg.inv(A.toarray())
+    Gs = [np.asarray(Wr @ Ainv) for Wr in (d.Ww, d.Wb)]
+    xb = _per_period_solve(A, d.XX @ fit.beta, n, T).reshape(-1, 1)
+    ds = [within(lag(Wr, xb, n, T), n, T, d.transform.fe).ravel() for Wr in (d.Ww, d.Wb)]
+    p = k + 3
+    info = np.zeros((p, p))
+    info[:k, :k] = d.XX.T @ d.XX / s2
+    for r in range(2):
+        info[:k, k + r] = info[k + r, :k] = d.XX.T @ ds[r] / s2
+        info[k + r, -1] = info[-1, k + r] = T_eff * float(np.trace(Gs[r])) / s2
+        for s in range(r, 2):
+            v = ds[r] @ ds[s] / s2 + T_eff * (float(np.sum(Gs[r] * Gs[s].T))
+                                               + float(np.sum(Gs[r] * Gs[s])))
+            info[k + r, k + s] = info[k + s, k + r] = v
+    info[-1, -1] = d.N_eff / (2 * s2**2)
+    return info
+
+
+def numerical_hessian_two_w(d: TwoWDesign, fit: TwoWFit) -> np.ndarray:
+    """Negative Hessian of :meth:`TwoWDesign.full_loglik` by central differences."""
+    theta = np.concatenate([fit.beta, fit.rho, [fit.sigma2]])
+    p = theta.size
+    scale = np.concatenate([np.sqrt(fit.sigma2 / np.maximum(np.diag(d.gram[3:, 3:]), 1e-300)),
+                            [0.05, 0.05], [fit.sigma2]])
+    h = 1e-3 * scale
+    Hm = np.zeros((p, p))
+    for a in range(p):
+        for b in range(a, p):
+            ea, eb = np.zeros(p), np.zeros(p)
+            ea[a], eb[b] = h[a], h[b]
+            val = (d.full_loglik(theta + ea + eb) - d.full_loglik(theta + ea - eb)
+                   - d.full_loglik(theta - ea + eb) + d.full_loglik(theta - ea - eb))
+            Hm[a, b] = Hm[b, a] = -val / (4 * h[a] * h[b])
+    return Hm

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from scipy import stats
 
 from .effects import Multipliers, effects_delta, effects_simulation
 from .spec import ModelSpec
 
-__all__ = ["SpatialPanelResults"]
+__all__ = ["SpatialPanelResults", "TwoWResults"]
 
 _FE_LABEL = {"none": "none (pooled)", "unit": "unit", "time": "time", "twoway": "unit + time"}
 
@@ -62,6 +64,22 @@ class SpatialPanelResults:
     effects: pd.DataFrame | None = None
     _mult: Multipliers | None = field(default=None, repr=False)
     _rho_bounds: tuple[float, float] = (-np.inf, np.inf)
+    units: tuple[str, ...] = field(default=(), repr=False)
+    _W: Any = field(default=None, repr=False)
+    _lags: tuple[tuple[str, Any], ...] = field(default=(), repr=False)
+
+    # -- spatial structure (for decompositions of the effects matrix) ----------------------
+    @property
+    def W(self) -> sp.csr_matrix | None:
+        """The weights of ``W X`` (and of the lag in one-W models), aligned to :attr:`units`."""
+        return self._W
+
+    @property
+    def lags(self) -> tuple[tuple[str, sp.csr_matrix], ...]:
+        """``(parameter name, W_r)`` of each autoregressive lag of y: :math:`A = I - \\sum_r
+        \\rho_r W_r` (``(("rho", W),)`` for SAR/SDM/SAC; within and between parts for the
+        two-W models; empty otherwise)."""
+        return self._lags
 
     # -- inference ------------------------------------------------------------------------
     @property
@@ -124,6 +142,8 @@ class SpatialPanelResults:
         names = list(self.params.index)
         rho_index = names.index("rho") if "rho" in names else None
         theta, cov = self.params.to_numpy(), self.cov.to_numpy()
+        if len(self._lags) > 1:
+            return self._impacts_dense(method, draws=draws, seed=seed, level=level)
         if method == "delta":
             return effects_delta(self.spec, self._mult, theta, cov, kx, rho_index,
                                  list(self.exog_names), level)
@@ -133,6 +153,29 @@ class SpatialPanelResults:
                                       bounds=self._rho_bounds, level=level)
         from ..errors import ModelSpecificationError
         raise ModelSpecificationError(f"method={method!r}: expected 'simulation' or 'delta'.")
+
+    def _impacts_dense(self, method: str, *, draws: int, seed: int | None,
+                       level: float) -> pd.DataFrame:
+        """Effects of models with several lags, from dense per-draw effects matrices."""
+        from ..errors import ModelSpecificationError
+        from .effects import _frame, draw_parameters, source_effects, summarise_draws
+        if method != "simulation":
+            raise ModelSpecificationError(
+                f"method={method!r}: models with two spatial lags offer 'simulation' only.")
+        names = list(self.params.index)
+        idx = [names.index(nm) for nm, _ in self._lags]
+        kx = len(self.exog_names)
+        th = draw_parameters(self.params.to_numpy(), self.cov.to_numpy(), draws=draws,
+                             seed=seed, rho_index=idx, bounds=self._rho_bounds)
+        se = source_effects(th, kx=kx, wx=self.spec.wx, rho_indices=idx,
+                            Ws=[w for _, w in self._lags], W=self._W,
+                            labels=np.full(len(self.units), -1))
+        direct = se.direct.mean(axis=2)
+        indirect = se.emitted.mean(axis=2)
+        sims = np.stack([direct, indirect, direct + indirect], axis=2)
+        s = summarise_draws(sims, level)
+        return _frame(list(self.exog_names), s["estimate"], s["std_error"], s["ci_lower"],
+                      s["ci_upper"], "simulation")
 
     # -- summaries ------------------------------------------------------------------------
     def info(self) -> pd.DataFrame:
@@ -176,3 +219,43 @@ class SpatialPanelResults:
         if self.effects is not None:
             out += to_latex(self.effects, digits=digits)
         return out
+
+
+@dataclass(frozen=True, eq=False)
+class TwoWResults(SpatialPanelResults):
+    r"""Results of :func:`spatialinno.models.fit_two_w`: SAR/SDM with separate lags for
+    within- and between-group neighbours, :math:`y = \rho_w W_w y + \rho_b W_b y + \ldots`.
+
+    Extra attributes
+    ----------------
+    tests : pandas.DataFrame
+        ``test, statistic, df, p_value`` for :math:`H_0: \rho_w = \rho_b` (``"LR"`` and
+        ``"Wald"``).
+    restricted : SpatialPanelResults
+        The fit with :math:`\rho_w = \rho_b` imposed, i.e. the one-W model on
+        :math:`W = W_w + W_b` (its ``params`` name the common lag ``rho``).
+    groups : dict
+        The unit -> group mapping used to split W (units absent: in no group).
+    """
+
+    tests: pd.DataFrame | None = None
+    restricted: SpatialPanelResults | None = field(default=None, repr=False)
+    groups: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def rho_within(self) -> float:
+        return float(self.params["rho_within"])
+
+    @property
+    def rho_between(self) -> float:
+        return float(self.params["rho_between"])
+
+    def info(self) -> pd.DataFrame:
+        base = super().info()
+        rows = [(f"{r.test} test rho_within = rho_between",
+                 f"{r.statistic:.4f} (df {int(r.df)}, p = {r.p_value:.4g})")
+                for r in self.tests.itertuples()] if self.tests is not None else []
+        if self.restricted is not None:
+            rows.append(("Restricted log-likelihood", f"{self.restricted.loglik:.4f}"))
+        return pd.concat([base, pd.DataFrame(rows, columns=["item", "value"])],
+                         ignore_index=True)

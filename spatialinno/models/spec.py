@@ -22,7 +22,8 @@ from typing import Literal
 
 from ..errors import ModelSpecificationError
 
-__all__ = ["ModelSpec", "MODELS", "get_spec", "FixedEffects", "FE_TYPES", "check_fe"]
+__all__ = ["ModelSpec", "MODELS", "TWO_W_MODELS", "get_spec", "FixedEffects", "FE_TYPES",
+           "check_fe"]
 
 ModelName = Literal["ols", "slx", "sar", "sdm", "sem", "sdem", "sac"]
 FixedEffects = Literal["none", "unit", "time", "twoway"]
@@ -70,6 +71,17 @@ MODELS: dict[str, ModelSpec] = {
 }
 
 
+#: Models with separate spatial lags for within- and between-group neighbours,
+#: :math:`y = \rho_w W_w y + \rho_b W_b y + X\beta [+ W X\theta]`
+#: (:func:`spatialinno.models.fit_two_w`). Kept apart from :data:`MODELS`, which lists the
+#: one-W models every generic routine iterates over.
+TWO_W_MODELS: dict[str, ModelSpec] = {
+    "sar2w": ModelSpec("sar2w", "SAR with within/between-group lags (SAR-2W)", False, True, False),
+    "sdm2w": ModelSpec("sdm2w", "Spatial Durbin with within/between-group lags (SDM-2W)", True,
+                       True, False),
+}
+
+
 def get_spec(model: str | ModelSpec) -> ModelSpec:
     """Return the :class:`ModelSpec` for ``model`` (case-insensitive name) or raise."""
     if isinstance(model, ModelSpec):
@@ -77,10 +89,12 @@ def get_spec(model: str | ModelSpec) -> ModelSpec:
     key = str(model).lower()
     if key == "sarar":
         key = "sac"
+    if key in TWO_W_MODELS:
+        return TWO_W_MODELS[key]
     if key not in MODELS:
         raise ModelSpecificationError(
             f"model={model!r} is not known; expected one of {sorted(MODELS)} (or 'sarar' for "
-            "'sac').")
+            f"'sac'), or a two-W model {sorted(TWO_W_MODELS)}.")
     return MODELS[key]
 
 
