@@ -13,7 +13,7 @@ from __future__ import annotations
 from . import agglomerations, cities, esda
 from .boundaries import load_boundaries
 from .index import IndexResult, build_index
-from .models import etable, fit
+from .models import choose_model, etable, fit
 from .panel import JoinReport, Panel, load_panel, read_table
 from .runner import demo_panel
 from .weights import Weights
@@ -28,6 +28,7 @@ __all__ = [
     "Weights",
     "fit",
     "etable",
+    "choose_model",
     "load_boundaries",
     "load_panel",
     "read_table",

@@ -21,6 +21,8 @@ Layout (tables and their keys; ``*`` = required)::
     [[published]] model*, term*, estimate*, std_error, tolerance, source*: published numbers
                  put beside ours with the difference
     [esda]       variables*, weights*, permutations, lisa_years, adjust, alpha, maps
+    [choose]     formula*, weights*, effects, level, hausman: the Elhorst sequence (LM, robust LM,
+                 LR/Wald of SDM vs SAR/SEM, Hausman) in one table with a recommendation
     [[models]]   name*, formula*, model*, effects*, weights*, lee_yu, bias_correction, draws
     [output]     tables (md, tex, csv), figures (png, pdf)
 """
@@ -73,6 +75,9 @@ SCHEMA: dict[str, Any] = {
     "published[]": {"model": ("str", True), "term": ("str", True), "estimate": ("float", True),
                     "std_error": ("float", False), "tolerance": ("float", False),
                     "source": ("str", True)},
+    "choose": {"formula": ("str", True), "weights": ("str", True),
+               "effects": (("none", "unit", "time", "twoway"), False), "level": ("float", False),
+               "hausman": ("bool", False)},
     "output": {"tables": ("list[str]", False), "figures": ("list[str]", False)},
 }
 _REQUIRED_TABLES = ("analysis", "data")
@@ -248,6 +253,8 @@ def _check_references(c: _Checker, doc: dict[str, Any]) -> None:
         for ref in ("geo", "econ"):
             if ref in spec and spec[ref] not in weights:
                 c.fail(("weights", name, ref), f"no weights named {spec[ref]!r}; declared: {sorted(weights)}")
+    if "choose" in doc and doc["choose"]["weights"] not in weights:
+        c.fail(("choose", "weights"), f"no weights named {doc['choose']['weights']!r}; declared: {sorted(weights)}")
     if "esda" in doc and doc["esda"]["weights"] not in weights:
         c.fail(("esda", "weights"), f"no weights named {doc['esda']['weights']!r}; declared: {sorted(weights)}")
     names = []

@@ -471,6 +471,34 @@ def _step_esda(s: _State) -> None:
         s.out.log.append(f"esda {var}: Moran's I {g.table['I'].min():.4f} to {g.table['I'].max():.4f}")
 
 
+def _formula_variables(s: _State, where: str, formula: str) -> None:
+    variables = [v.strip() for v in formula.replace("~", "+").split("+")]
+    unknown = [v for v in variables if v and v not in s.data.columns]
+    if unknown:
+        raise _fail(s.analysis, where, f"unknown variable(s) {unknown}; columns are {list(s.data.columns)}")
+
+
+def _step_choose(s: _State) -> None:
+    from .models import choose_model
+
+    cfg = s.analysis.section("choose")
+    w = _check_w_units(s, "choose.weights", cfg["weights"])
+    _formula_variables(s, "choose.formula", cfg["formula"])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = choose_model(cfg["formula"], s.data, w, unit=s.unit, time=s.panel.time,
+                           effects=cfg.get("effects", "twoway"), level=cfg.get("level", 0.05),
+                           hausman_test=cfg.get("hausman", True), note=s.out.note)
+    for msg in caught:
+        s.out.log.append(f"choose: warning: {msg.message}")
+    s.out.section(f"Choosing the model (W = {cfg['weights']})")
+    level = cfg.get("level", 0.05)
+    s.out.table("model_choice", res.table, f"Model choice tests at level {level}: "
+                f"{res.recommendation}")
+    s.out.table("model_choice_notes", res.notes, "Model choice tests: conventions")
+    s.out.log.append(f"choose: {res.recommended}: {res.recommendation}")
+
+
 def _step_models(s: _State) -> None:
     from .models import etable, fit
 
@@ -482,10 +510,7 @@ def _step_models(s: _State) -> None:
     seed = int(a.section("analysis")["seed"])
     for i, m in enumerate(specs):
         w = _check_w_units(s, f"models[{i}].weights", m["weights"])
-        variables = [v.strip() for v in m["formula"].replace("~", "+").split("+")]
-        unknown = [v for v in variables if v and v not in s.data.columns]
-        if unknown:
-            raise _fail(a, f"models[{i}].formula", f"unknown variable(s) {unknown}; columns are {list(s.data.columns)}")
+        _formula_variables(s, f"models[{i}].formula", m["formula"])
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             lee_yu = m.get("bias_correction", True) if m.get("lee_yu", True) else False
@@ -538,6 +563,7 @@ STEPS: list[tuple[str, str | None, Callable[[_State], None]]] = [
     ("index", "index", _step_index),
     ("weights", "weights", _step_weights),
     ("esda", "esda", _step_esda),
+    ("choose", "choose", _step_choose),
     ("models", "models", _step_models),
     ("published", "published", _step_published),
 ]
