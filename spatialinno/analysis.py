@@ -24,6 +24,9 @@ Layout (tables and their keys; ``*`` = required)::
     [choose]     formula*, weights*, effects, level, hausman: the Elhorst sequence (LM, robust LM,
                  LR/Wald of SDM vs SAR/SEM, Hausman) in one table with a recommendation
     [[models]]   name*, formula*, model*, effects*, weights*, lee_yu, bias_correction, draws
+    [agglomerations]  model* (a declared SAR/SDM/SAC), overlap ("plan_order", "raise" or a
+                 priority list of scopes), replace (scope = alternative scope), draws,
+                 moran_variable, two_w (fit the within/between two-W model and test rho_w = rho_b)
     [output]     tables (md, tex, csv), figures (png, pdf)
 """
 
@@ -78,6 +81,9 @@ SCHEMA: dict[str, Any] = {
     "choose": {"formula": ("str", True), "weights": ("str", True),
                "effects": (("none", "unit", "time", "twoway"), False), "level": ("float", False),
                "hausman": ("bool", False)},
+    "agglomerations": {"model": ("str", True), "overlap": ("str|list[str]", False),
+                       "replace": ("table[str]", False), "draws": ("int", False),
+                       "moran_variable": ("str", False), "two_w": ("bool", False)},
     "output": {"tables": ("list[str]", False), "figures": ("list[str]", False)},
 }
 _REQUIRED_TABLES = ("analysis", "data")
@@ -266,6 +272,13 @@ def _check_references(c: _Checker, doc: dict[str, Any]) -> None:
         names.append(m["name"])
         if "~" not in m["formula"]:
             c.fail(("models", i, "formula"), "expected 'y ~ x1 + x2'")
+    if "agglomerations" in doc:
+        agg = doc["agglomerations"]
+        if agg["model"] not in names:
+            c.fail(("agglomerations", "model"), f"no model named {agg['model']!r}; declared: {names}")
+        if isinstance(agg.get("overlap"), str) and agg["overlap"] not in ("raise", "plan_order"):
+            c.fail(("agglomerations", "overlap"), "expected 'raise', 'plan_order' or a list of "
+                   f"scopes in priority order, got {agg['overlap']!r}")
     for i, pub in enumerate(doc.get("published", [])):
         if pub["model"] not in names:
             c.fail(("published", i, "model"), f"no model named {pub['model']!r}; declared: {names}")

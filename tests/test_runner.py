@@ -31,9 +31,12 @@ def default_run(tmp_path_factory) -> Path:
 def test_default_analysis_produces_every_declared_output(default_run):
     files = set(digests(default_run))
     for name in ("join_report", "index_weights", "weights_summary", "moran_nqpf", "moran_ln_gtfp",
-                 "lisa_transitions_nqpf", "model_sdm_queen", "effects_sdm_queen", "etable"):
+                 "lisa_transitions_nqpf", "model_sdm_queen", "effects_sdm_queen", "etable",
+                 "model_choice", "agglomeration_decomposition", "agglomeration_decomposition_by_group",
+                 "agglomeration_moran_nqpf", "two_w_model", "two_w_tests"):
         assert {f"tables/{name}.{ext}" for ext in ("md", "tex", "csv")} <= files, name
-    for name in ("map_nqpf_2022", "lisa_nqpf", "moran_timeseries_nqpf", "moran_scatter_nqpf_2022"):
+    for name in ("map_nqpf_2022", "lisa_nqpf", "moran_timeseries_nqpf", "moran_scatter_nqpf_2022",
+                 "agglomerations_map"):
         assert {f"figures/{name}.png", f"figures/{name}.pdf"} <= files, name
     assert {"report.html", "run.log"} <= files
     manifest = json.loads((default_run / "manifest.json").read_text(encoding="utf-8"))
@@ -41,6 +44,17 @@ def test_default_analysis_produces_every_declared_output(default_run):
     assert set(manifest["outputs"]) == files
     assert {"numpy", "libpysal", "esda"} <= set(manifest["dependencies"])
     assert {i["role"] for i in manifest["inputs"]} >= {"panel", "boundaries"}
+
+
+def test_default_analysis_decomposition_adds_up(default_run):
+    """The runner's decomposition table: within + between + outside = indirect for every variable
+    (printed point estimates, so to the CSV's full precision)."""
+    t = pd.read_csv(default_run / "tables" / "agglomeration_decomposition.csv", comment="#")
+    point = t.pivot(index="variable", columns="part", values="point")
+    gap = (point["within"] + point["between"] + point["outside"] - point["indirect"]).abs()
+    assert (gap < 1e-10).all()
+    choice = pd.read_csv(default_run / "tables" / "model_choice.csv", comment="#")
+    assert {"LR SDM vs SAR", "Wald SDM vs SEM", "Hausman FE vs RE"} <= set(choice["test"])
 
 
 def test_every_output_of_the_demo_says_synthetic(default_run):

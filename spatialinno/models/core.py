@@ -855,12 +855,14 @@ def estimate_two_w(d: TwoWDesign, *, equal: bool = False) -> TwoWFit:
     f = lambda p: -d.concentrated(p[0], p[1])  # noqa: E731
     best = None
     for start in ((r0, r0), (0.5 * r0, 0.5 * r0), (r0, 0.0), (0.0, r0)):
+        # ftol is relative to |loglik| (~1e3 here): 1e-13 stops at ~1e-10 absolute, far below
+        # what moves the estimates; ftol=1e-15 ran every start to maxiter on flat surfaces.
         res = optimize.minimize(f, np.array(start), method="L-BFGS-B", bounds=[(lo, hi)] * 2,
-                                options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 500})
+                                options={"ftol": 1e-13, "gtol": 1e-9, "maxiter": 300})
         if best is None or res.fun < best.fun:
             best = res
     res = optimize.minimize(f, best.x, method="Nelder-Mead",
-                            options={"xatol": 1e-10, "fatol": 1e-13, "maxiter": 4000})
+                            options={"xatol": 1e-9, "fatol": 1e-11, "maxiter": 1000})
     ok = res.fun <= best.fun and _inside(res.x, (lo, hi), (lo, hi))
     x = res.x if ok else best.x
     return _two_w_finish(d, float(x[0]), float(x[1]), bool(best.success or res.success))
