@@ -46,6 +46,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Protocol
 
 import numpy as np
@@ -659,18 +660,22 @@ def numerical_hessian(d: Design, fit: CoreFit) -> np.ndarray:
     scale = np.concatenate([np.sqrt(fit.sigma2 / np.maximum(np.diag(xtx), 1e-300)),
                             np.full(p - d.k - 1, 0.05), [fit.sigma2]])
     h = 1e-3 * scale
-    f = lambda t: full_loglik(d, t)  # noqa: E731
-    Hm = np.zeros((p, p))
+    return -central_hessian(lambda t: full_loglik(d, t), theta, h)
+
+
+def central_hessian(f: Callable[[np.ndarray], float], x: np.ndarray, h: np.ndarray) -> np.ndarray:
+    r"""Hessian of ``f`` at ``x`` by central differences with steps ``h`` (symmetric):
+    :math:`H_{ab} \approx [f(x+e_a+e_b) - f(x+e_a-e_b) - f(x-e_a+e_b) + f(x-e_a-e_b)] / (4h_ah_b)`.
+    The one numerical-Hessian routine of the models (ML fallbacks, two-W, random effects)."""
+    p = x.size
+    H = np.zeros((p, p))
     for a in range(p):
         for b in range(a, p):
-            ea = np.zeros(p)
-            eb = np.zeros(p)
-            ea[a] = h[a]
-            eb[b] = h[b]
-            val = (f(theta + ea + eb) - f(theta + ea - eb) - f(theta - ea + eb)
-                   + f(theta - ea - eb))
-            Hm[a, b] = Hm[b, a] = -val / (4 * h[a] * h[b])
-    return Hm
+            ea, eb = np.zeros(p), np.zeros(p)
+            ea[a], eb[b] = h[a], h[b]
+            val = f(x + ea + eb) - f(x + ea - eb) - f(x - ea + eb) + f(x - ea - eb)
+            H[a, b] = H[b, a] = val / (4 * h[a] * h[b])
+    return H
 
 
 def lee_yu_bias_correction(d: Design, fit: CoreFit, info: np.ndarray) -> CoreFit:
@@ -908,16 +913,7 @@ def information_matrix_two_w(d: TwoWDesign, fit: TwoWFit) -> np.ndarray:
 def numerical_hessian_two_w(d: TwoWDesign, fit: TwoWFit) -> np.ndarray:
     """Negative Hessian of :meth:`TwoWDesign.full_loglik` by central differences."""
     theta = np.concatenate([fit.beta, fit.rho, [fit.sigma2]])
-    p = theta.size
     scale = np.concatenate([np.sqrt(fit.sigma2 / np.maximum(np.diag(d.gram[3:, 3:]), 1e-300)),
                             [0.05, 0.05], [fit.sigma2]])
     h = 1e-3 * scale
-    Hm = np.zeros((p, p))
-    for a in range(p):
-        for b in range(a, p):
-            ea, eb = np.zeros(p), np.zeros(p)
-            ea[a], eb[b] = h[a], h[b]
-            val = (d.full_loglik(theta + ea + eb) - d.full_loglik(theta + ea - eb)
-                   - d.full_loglik(theta - ea + eb) + d.full_loglik(theta - ea - eb))
-            Hm[a, b] = Hm[b, a] = -val / (4 * h[a] * h[b])
-    return Hm
+    return -central_hessian(d.full_loglik, theta, h)

@@ -60,6 +60,7 @@ import scipy.sparse as sp
 from scipy import optimize, stats
 
 from ..errors import ModelSpecificationError
+from . import core
 from .core import Eigen, _eigenvalues, lag, within
 
 __all__ = ["RandomEffectsResults", "fit_re"]
@@ -125,20 +126,6 @@ def _unit_means(Z: np.ndarray, n: int, T: int) -> np.ndarray:
 def _quasi(Z: np.ndarray, n: int, T: int, theta: float) -> np.ndarray:
     z = Z.reshape(T, n, -1)
     return (z - (1.0 - theta) * z.mean(axis=0, keepdims=True)).reshape(T * n, -1)
-
-
-def _hessian(f, x: np.ndarray, h: np.ndarray) -> np.ndarray:
-    p = x.size
-    H = np.zeros((p, p))
-    for a in range(p):
-        for b in range(a, p):
-            ea = np.zeros(p)
-            eb = np.zeros(p)
-            ea[a] = h[a]
-            eb[b] = h[b]
-            v = f(x + ea + eb) - f(x + ea - eb) - f(x - ea + eb) + f(x - ea - eb)
-            H[a, b] = H[b, a] = v / (4 * h[a] * h[b])
-    return H
 
 
 def fit_re(y: np.ndarray, X: np.ndarray, W: sp.spmatrix, n: int, T: int, model: str = "sar", *,
@@ -246,7 +233,7 @@ def _fit_lag(y, X, W, n, T, model, names, ld, bounds, time_effects) -> RandomEff
     xtx = np.diag(G[2:, 2:])
     h = 1e-4 * np.concatenate([np.sqrt(s2 / np.maximum(xtx, 1e-300)),
                                [0.05, max(0.05 * theta, 1e-4), s2]])
-    H = _hessian(full, theta_vec, h)
+    H = core.central_hessian(full, theta_vec, h)
     cov_full = np.linalg.inv(-H)
     pn = names + ["rho"]
     cov = pd.DataFrame(cov_full[:k + 1, :k + 1], index=pn, columns=pn)
@@ -345,7 +332,7 @@ def _fit_err(y, X, W, n, T, names, bounds, time_effects) -> RandomEffectsResults
                                [0.05, max(0.05 * phi, 1e-4), s2]])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        H = _hessian(full, pvec, h)
+        H = core.central_hessian(full, pvec, h)
     cov_full = np.linalg.inv(-H)
     pn = names + ["lambda"]
     cov = pd.DataFrame(cov_full[:k + 1, :k + 1], index=pn, columns=pn)
