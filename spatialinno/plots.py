@@ -623,7 +623,8 @@ def agglomeration_map(membership: Any = None, *, boundaries: gpd.GeoDataFrame | 
 
     The legend lists every default agglomeration of the registry (19) in its order with the
     romanised name and the number of member units on the layer; agglomerations without shipped
-    members are marked "no members shipped". Colours are fixed by the registry order (``cmap``
+    members are marked "no members shipped" (or "members unconfirmed" where the registry lists
+    only unconfirmed ones, e.g. 宁夏沿黄). Colours are fixed by the registry order (``cmap``
     sampled at 20 points), so the same inputs give the same bytes with :func:`save_figure`.
     """
     from matplotlib import colormaps, rc_context
@@ -672,7 +673,12 @@ def agglomeration_map(membership: Any = None, *, boundaries: gpd.GeoDataFrame | 
             label = names.get(s, s) if s not in unknown else s
             label = textwrap.shorten(label, width=44, placeholder="...")
             n_s = on_layer[s]
-            text = f"{label} ({n_s})" if n_s else f"{label} (no members shipped)"
+            if n_s:
+                text = f"{label} ({n_s})"
+            elif int(table.set_index("scope").loc[s, "n_units"] if s in known else 0):
+                text = f"{label} (members unconfirmed, not drawn)"
+            else:
+                text = f"{label} (no members shipped)"
             handles.append(Patch(facecolor=colour[s] if n_s else "white", edgecolor="#666666",
                                  linewidth=0.3, label=text))
         if multi.any():
