@@ -49,6 +49,9 @@ PROBLEM_STATUSES = ("merged_unresolved", "merged_unpaired", "ambiguous", "unmatc
                     "invalid_year")
 _USED_STATUSES = ("matched", "matched_history", "merged_aggregated")
 _AGG_RULES = ("sum", "mean", "min", "max", "successor")
+#: Columns the join adds beside ``adcode``: the registry's names of each row's unit and the input
+#: rows behind it. Input columns of the same name are refused (never overwritten).
+_ADDED_COLUMNS = ("unit_name", "unit_name_en", "unit_province", "source_rows")
 MergePolicy = Literal["aggregate", "drop"]
 
 
@@ -154,8 +157,9 @@ class Panel:
     """A city-year panel keyed by registry unit codes.
 
     ``data`` holds one row per (adcode, year), sorted by adcode then year (the one canonical
-    order; ``source_rows`` gives the input row numbers behind each row), with the unit's names
-    and the value columns of the input.
+    order; ``source_rows`` gives the input row numbers behind each row), with the registry's
+    ``unit_name``, ``unit_name_en`` and ``unit_province`` of each unit and the value columns of
+    the input (an input ``province`` or ``name`` column is kept as it is).
     """
 
     data: pd.DataFrame
@@ -243,7 +247,8 @@ def load_panel(source: str | Path | pd.DataFrame, *, unit: str, time: str = "yea
     Returns
     -------
     Panel
-        ``.data`` (adcode, year, name, name_en, province, value columns, source_rows) and
+        ``.data`` (adcode, year, unit_name, unit_name_en, unit_province, value columns,
+        source_rows) and
         ``.report`` (:class:`JoinReport`).
     """
     if isinstance(source, pd.DataFrame):
@@ -265,6 +270,10 @@ def load_panel(source: str | Path | pd.DataFrame, *, unit: str, time: str = "yea
         raise MergePolicyError(f"merged={merged!r}; expected 'aggregate', 'drop' or None")
 
     value_columns = tuple(c for c in raw.columns if c not in (unit, time, province))
+    taken = [c for c in value_columns if c in _ADDED_COLUMNS]
+    if taken:
+        raise DataFileError(f"{label}: column(s) {taken} clash with the columns the join adds "
+                            f"({list(_ADDED_COLUMNS)}); rename them in the input")
     allowed = set(cities.registry(include)["adcode"])
     n = len(raw)
     row_no = np.arange(1, n + 1)
@@ -425,9 +434,9 @@ def _assemble(raw: pd.DataFrame, rep: pd.DataFrame, used: np.ndarray, unit: str,
         body["source_rows"] = body["_row"].astype(str)
     body["source_rows"] = body["source_rows"].fillna(body["_row"].astype(str)).astype(str)
     reg = cities.registry("all").set_index("adcode")
-    body.insert(2, "name", body["adcode"].map(reg["name"]))
-    body.insert(3, "name_en", body["adcode"].map(reg["name_en"]))
-    body.insert(4, "province", body["adcode"].map(reg["province"]))
+    body.insert(2, "unit_name", body["adcode"].map(reg["name"]))
+    body.insert(3, "unit_name_en", body["adcode"].map(reg["name_en"]))
+    body.insert(4, "unit_province", body["adcode"].map(reg["province"]))
     body = body.drop(columns=["_row", "_merged"])
     return body.sort_values(["adcode", time], kind="stable").reset_index(drop=True)
 

@@ -204,7 +204,7 @@ def test_shuffling_rows_or_changing_name_forms_never_changes_the_result(perm, da
     df = BASE.iloc[list(perm)].reset_index(drop=True)
     df["city"] = [data.draw(st.sampled_from(name_forms(c, y))) for c, y in zip(df["city"], df["year"])]
     got = load_panel(df, unit="city").data
-    cols = ["adcode", "year", "name", "name_en", "province", "v"]
+    cols = ["adcode", "year", "unit_name", "unit_name_en", "unit_province", "v"]
     pd.testing.assert_frame_equal(got[cols], reference[cols])
 
 
@@ -246,3 +246,14 @@ def test_join_applies_every_history_rule():
         expected_status = "merged_dropped" if status == "merged" else status
         assert (got.value, got.year, got.adcode, got.status, got.rule) == (
             query, year, unit, expected_status, rule)
+
+
+def test_input_columns_named_like_registry_columns_are_kept():
+    """A yearbook's own province and name columns are value columns: kept, never overwritten."""
+    df = pd.DataFrame({"city": ["北京", "Tianjin"], "province": ["京", "津"], "name": ["a", "b"],
+                       "year": [2015, 2015], "gdp": [1.0, 2.0]})
+    p = load_panel(df, unit="city")
+    assert p.data["province"].tolist() == ["京", "津"] and p.data["name"].tolist() == ["a", "b"]
+    assert p.data["unit_province"].tolist() == ["北京市", "天津市"]
+    with pytest.raises(DataFileError, match=r"\['unit_name'\] clash with the columns the join adds"):
+        load_panel(df.rename(columns={"name": "unit_name"}), unit="city")
