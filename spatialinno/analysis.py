@@ -290,6 +290,11 @@ def _check_references(c: _Checker, doc: dict[str, Any]) -> None:
         if not _DERIVE.match(expr):
             c.fail(("data", "derive", col), f"expected 'log(column)', 'log(column / column)', "
                    f"'log1p(column)' or 'sqrt(column)', got {expr!r}")
+    from .cities import OPTIONAL_GROUPS
+    for g in doc.get("data", {}).get("include", []):
+        if g not in (*OPTIONAL_GROUPS, "all"):
+            c.fail(("data", "include"), f"unknown unit group {g!r}; expected any of "
+                   f"{sorted(OPTIONAL_GROUPS) + ['all']}")
     agg = doc.get("data", {}).get("aggregate")
     if isinstance(agg, str) and agg not in _RULES + ("demo",):
         c.fail(("data", "aggregate"), f"expected 'demo', one of {list(_RULES)} or a table, got {agg!r}")

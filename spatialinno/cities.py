@@ -34,7 +34,7 @@ from importlib import resources
 
 import pandas as pd
 
-from .errors import UnknownUnitError
+from .errors import OptionError, UnknownUnitError
 
 __all__ = ["registry", "aliases", "history", "resolve", "Resolution", "normalise_name",
            "DEFAULT_LEVELS", "OPTIONAL_GROUPS"]
@@ -93,7 +93,7 @@ def _check_include(include: tuple[str, ...] | list[str] | str) -> tuple[str, ...
         return tuple(OPTIONAL_GROUPS)
     unknown = [g for g in groups if g not in OPTIONAL_GROUPS]
     if unknown:
-        raise ValueError(f"unknown unit group(s) {unknown}; expected any of "
+        raise OptionError(f"unknown unit group(s) {unknown}; expected any of "
                          f"{sorted(OPTIONAL_GROUPS) + ['all']}")
     return groups
 
@@ -201,6 +201,7 @@ class Resolution:
     detail: str = ""
     candidates: tuple[str, ...] = field(default_factory=tuple)
     relation: str = ""
+    alias_code: str = ""  # the code of the matched record (e.g. 371200 for 莱芜), "" if none
 
 
 def _rule(kind: str, relation: str) -> str:
@@ -228,9 +229,9 @@ def resolve(query: object, year: int | None = None, *, province: str | None = No
         Never raises for an unknown name: ``status == "unmatched"`` instead, so a caller can
         report every problem at once. Use :func:`lookup` for a raising variant.
     """
-    text = str(query).strip()
-    if isinstance(query, (int,)) or re.fullmatch(r"\d+(\.0)?", text):
-        text = text.removesuffix(".0")
+    text = unicodedata.normalize("NFKC", str(query)).strip()
+    if isinstance(query, (int,)) or re.fullmatch(r"\d+(\.0+)?", text):
+        text = text.split(".")[0]
         if not _CODE_RE.match(text):
             return Resolution(text, year, "unmatched", detail=f"{text!r} is not a 6-digit code")
         keys = _index().get(text, [])
@@ -272,6 +273,14 @@ def resolve(query: object, year: int | None = None, *, province: str | None = No
                                  f"the row by the current name or code")
     units_found = sorted({r.unit for _, r in valid})
     if len(units_found) > 1:
+        # 南宁 in 2001 is 南宁市, not the short form of 南宁地区 (split in 2002): a current unit's
+        # own name beats an earlier unit's short name or pinyin.
+        current = [(k, r) for k, r in valid if r.relation == "current"]
+        others_weak = all(k.kind in ("short_name", "name_en") for k, r in valid if r.relation != "current")
+        if len({r.unit for _, r in current}) == 1 and others_weak:
+            valid = current
+            units_found = [current[0][1].unit]
+    if len(units_found) > 1:
         return Resolution(text, year, "ambiguous", candidates=tuple(units_found),
                           detail="could be " + "; ".join(_describe(u) for u in units_found)
                                  + ": give the code, the Chinese name or a province column")
@@ -282,13 +291,15 @@ def resolve(query: object, year: int | None = None, *, province: str | None = No
     if r.relation in ("merge", "split"):
         ev = _event_text(r.event_id)
         return Resolution(text, year, "merged", unit=r.unit, rule=rule, relation=r.relation,
+                          alias_code=r.code,
                           detail=f"{r.name} ({r.code}) was abolished; its territory "
                                  f"{'went to' if r.relation == 'merge' else 'was split; its seat went to'} "
                                  f"{_describe(r.unit)}{ev}")
     status = "matched" if r.relation == "current" else "matched_history"
     detail = "" if status == "matched" else (f"{r.name} ({r.code}, {r.relation}) -> "
                                             f"{_describe(r.unit)}{_event_text(r.event_id)}")
-    return Resolution(text, year, status, unit=r.unit, rule=rule, detail=detail, relation=r.relation)
+    return Resolution(text, year, status, unit=r.unit, rule=rule, detail=detail, relation=r.relation,
+                      alias_code=r.code)
 
 
 def lookup(query: object, year: int | None = None, *, province: str | None = None) -> str:

@@ -12,6 +12,10 @@ class SpatialinnoError(Exception):
     """Base class of every error raised deliberately by spatialinno."""
 
 
+class OptionError(SpatialinnoError, ValueError):
+    """An option has a value outside the documented choices (the message lists them)."""
+
+
 class DataFileError(SpatialinnoError, ValueError):
     """A data file cannot be read, or lacks a required column."""
 

@@ -258,7 +258,7 @@ def load_panel(source: str | Path | pd.DataFrame, *, unit: str, time: str = "yea
     else:
         raw = read_table(source, sheet=sheet, text_columns=(unit,))
         label = str(source)
-        line_offset = 1  # header on line 1
+        line_offset = 1  # header on line 1 (spreadsheet rows; CSV lines are counted exactly below)
     for col, role in ((unit, "unit"), (time, "time")) + (((province, "province"),) if province else ()):
         if col not in raw.columns:
             raise DataFileError(f"{label}: no column {col!r} (the {role} column); columns are "
@@ -277,9 +277,15 @@ def load_panel(source: str | Path | pd.DataFrame, *, unit: str, time: str = "yea
     allowed = set(cities.registry(include)["adcode"])
     n = len(raw)
     row_no = np.arange(1, n + 1)
+    if line_offset is None:
+        lines = pd.array([pd.NA] * n, "Int64")
+    elif Path(label).suffix.lower() in (".csv", ".txt"):
+        lines = pd.array(_csv_record_lines(Path(label), n), "Int64")
+    else:
+        lines = row_no + line_offset
     rep = pd.DataFrame({
         "source": label, "row": row_no,
-        "line": row_no + line_offset if line_offset is not None else pd.array([pd.NA] * n, "Int64"),
+        "line": lines,
         "value": raw[unit].astype("string").to_numpy(),
         "year": pd.array([_year_value(v) for v in raw[time]], dtype="Int64"),
     })
@@ -288,14 +294,16 @@ def load_panel(source: str | Path | pd.DataFrame, *, unit: str, time: str = "yea
     provs = raw[province].astype("string") if province else pd.Series([None] * n)
     keys = list(zip(rep["value"].tolist(), rep["year"].tolist(), provs.tolist(), strict=True))
     cache: dict[tuple, cities.Resolution] = {}
-    status, rule, adcode, detail, relation = [], [], [], [], []
+    status, rule, adcode, detail, relation, alias = [], [], [], [], [], []
     for (value, year, prov) in keys:
         if value is None or value is pd.NA or str(value).strip() == "":
             status.append("unmatched"), rule.append(""), adcode.append(None), relation.append("")
+            alias.append("")
             detail.append("the unit cell is empty")
             continue
         if year is None or year is pd.NA:
             status.append("invalid_year"), rule.append(""), adcode.append(None), relation.append("")
+            alias.append("")
             detail.append(f"the {time!r} cell is missing or not a whole number")
             continue
         k = (value, int(year), None if prov is pd.NA else prov)
@@ -314,7 +322,7 @@ def load_panel(source: str | Path | pd.DataFrame, *, unit: str, time: str = "yea
             if merged is None:
                 det += "; choose merged='aggregate' (with aggregate=...) or merged='drop'"
         status.append(st), rule.append(res.rule), adcode.append(code), detail.append(det)
-        relation.append(res.relation)
+        relation.append(res.relation), alias.append(res.alias_code)
     rep["status"] = status
     rep["rule"] = rule
     rep["adcode"] = pd.array(adcode, dtype="string")
@@ -330,6 +338,18 @@ def load_panel(source: str | Path | pd.DataFrame, *, unit: str, time: str = "yea
             m = dup_mask & (rep["adcode"] == code) & (rep["year"] == year)
             rep.loc[m, "detail"] = f"{code} in {year} appears in rows {rows_txt}"
         rep.loc[dup_mask, "status"] = "duplicate"
+    # Rows of an abolished unit: two rows of the same old unit and year (莱芜市 and 371200 in
+    # 2015) are duplicates too, never summed twice into the successor.
+    merged_rows = rep["status"].str.startswith("merged_")
+    old = pd.Series(alias, index=rep.index)
+    mdup = pd.Series(False, index=rep.index)
+    mdup[merged_rows] = pd.DataFrame({"old": old, "year": rep["year"]})[merged_rows].duplicated(keep=False)
+    if mdup.any():
+        for (code, year), g in rep[mdup].groupby([old[mdup], "year"]):
+            rep.loc[g.index, "detail"] = (f"abolished unit {code} in {year} appears in rows "
+                                          + ", ".join(map(str, g["row"])))
+        rep.loc[mdup, "status"] = "duplicate"
+        dup_mask = dup_mask | mdup
     duplicates = (rep[dup_mask].groupby(["adcode", "year"], as_index=False)
                   .agg(rows=("row", lambda s: ", ".join(map(str, s))), n=("row", "size")))
 
@@ -379,6 +399,23 @@ def load_panel(source: str | Path | pd.DataFrame, *, unit: str, time: str = "yea
     return Panel(data=data, report=report, time=time, value_columns=value_columns)
 
 
+def _csv_record_lines(path: Path, n: int) -> list[int]:
+    """Physical line on which each data record of a CSV starts (blank lines skipped as pandas
+    does, quoted cells may span lines); falls back to row + 1 if the counts disagree."""
+    import csv
+
+    starts, prev_end = [], 0
+    with path.open("r", encoding="utf-8-sig", newline="") as fh:
+        reader = csv.reader(fh)
+        for record in reader:
+            start = prev_end + 1
+            prev_end = reader.line_num
+            if record and any(cell.strip() for cell in record):
+                starts.append(start)
+    data = starts[1:]  # the first record is the header
+    return data if len(data) == n else [i + 2 for i in range(n)]
+
+
 def _aggregate_rules(aggregate: str | Mapping[str, str] | None, value_columns: tuple[str, ...],
                      raw: pd.DataFrame, label: str) -> dict[str, str]:
     if aggregate is None:
@@ -422,7 +459,9 @@ def _assemble(raw: pd.DataFrame, rep: pd.DataFrame, used: np.ndarray, unit: str,
             own = g[~g["_merged"]].iloc[0]
             out = own.to_dict()
             for col, how in agg_rules.items():
-                out[col] = own[col] if how == "successor" else getattr(g[col], how)()
+                # skipna=False: a missing value in any row makes the aggregate missing, never a
+                # silent 0 or a sum that left a row out.
+                out[col] = own[col] if how == "successor" else getattr(g[col], how)(skipna=False)
             out["source_rows"] = "+".join(map(str, [own["_row"]] + g.loc[g["_merged"], "_row"].tolist()))
             aggregated.append(out)
         agg = pd.DataFrame(aggregated, columns=list(body.columns) + ["source_rows"])

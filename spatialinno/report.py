@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+import numpy as np
 import pandas as pd
 
 __all__ = ["format_cell", "to_markdown", "to_latex", "to_csv"]
@@ -17,12 +18,12 @@ __all__ = ["format_cell", "to_markdown", "to_latex", "to_csv"]
 
 def format_cell(value: object, digits: int = 4) -> str:
     """Format one cell deterministically: floats with ``digits`` decimals, NaN as an empty cell."""
-    if value is None:
+    if value is None or value is pd.NA or value is pd.NaT:
         return ""
-    if isinstance(value, float):
+    if isinstance(value, (float, np.floating)):
         if math.isnan(value):
             return ""
-        return f"{value:.{digits}f}"
+        return f"{float(value):.{digits}f}"
     return str(value)
 
 
@@ -38,7 +39,7 @@ def _cells(df: pd.DataFrame, digits: int, index: bool) -> tuple[list[str], list[
 def to_markdown(df: pd.DataFrame, *, digits: int = 4, index: bool = False, note: str | None = None) -> str:
     """Render ``df`` as a GitHub-flavoured Markdown table; ``note`` is added below it."""
     header, rows = _cells(df, digits, index)
-    esc: Callable[[str], str] = lambda s: s.replace("|", "\\|")
+    esc: Callable[[str], str] = lambda s: s.replace("|", "\\|").replace("\r\n", "<br>").replace("\n", "<br>")
     lines = ["| " + " | ".join(esc(h) for h in header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(esc(c) for c in r) + " |" for r in rows]
     if note:

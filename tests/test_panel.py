@@ -257,3 +257,22 @@ def test_input_columns_named_like_registry_columns_are_kept():
     assert p.data["unit_province"].tolist() == ["北京市", "天津市"]
     with pytest.raises(DataFileError, match=r"\['unit_name'\] clash with the columns the join adds"):
         load_panel(df.rename(columns={"name": "unit_name"}), unit="city")
+
+
+def test_missing_values_are_never_aggregated_away():
+    df = pd.DataFrame({"city": ["济南市", "莱芜市"], "year": [2015, 2015], "gdp": [100.0, np.nan]})
+    p = load_panel(df, unit="city", merged="aggregate", aggregate="sum")
+    assert np.isnan(p.data["gdp"].iloc[0]) and p.data["source_rows"].iloc[0] == "1+2"
+
+
+def test_two_rows_of_the_same_abolished_unit_are_duplicates():
+    df = pd.DataFrame({"city": ["济南市", "莱芜市", "371200"], "year": [2015] * 3, "gdp": [100.0, 10.0, 10.0]})
+    with pytest.raises(JoinError, match=r"abolished unit 371200 in 2015 appears in rows 2, 3"):
+        load_panel(df, unit="city", merged="aggregate", aggregate="sum")
+
+
+def test_csv_lines_are_physical_lines(tmp_path):
+    path = tmp_path / "blank.csv"
+    path.write_text('city,year,x\n北京,2010,1\n\n\n"上海",2010,"2"\nNowhere,2010,3\n', encoding="utf-8")
+    with pytest.raises(JoinError, match=r"blank.csv, line 6: 'Nowhere'"):
+        load_panel(path, unit="city")

