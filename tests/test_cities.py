@@ -138,3 +138,13 @@ def test_current_name_beats_an_earlier_units_short_name():
 
 def test_code_forms():
     assert cities.lookup("１１００００") == cities.lookup("110000.00") == "110000"
+
+
+def test_names_changed_during_2000_resolve_in_2000():
+    """淮阴市 was renamed 淮安市 on 2000-12-21 (国函〔2000〕132号), so the 2000 year-end table
+    already says 淮安; the name is still valid for 2000 rows, and not later."""
+    res = cities.resolve("淮阴市", 2000)
+    assert (res.unit, res.status, res.rule) == ("320800", "matched_history", "name_history")
+    assert "国函〔2000〕132号" in res.detail
+    assert cities.resolve("忻州地区", 2000).unit == cities.resolve("142200", 2000).unit == "140900"
+    assert cities.resolve("淮阴市", 2005).status == "ambiguous"

@@ -378,6 +378,25 @@ def build(areacodes: Path, changes_md: Path, out: Path) -> None:
             valid_from=valid_from, valid_to=valid_to, relation=relation, event_id=ev,
             source=f"{AREACODES}, data/{ys[0]}.txt-data/{ys[-1]}.txt"))
 
+    # Names changed during 2000 (淮阴市 -> 淮安市, 忻州地区 -> 忻州市 ...) never appear in a year-end
+    # table of 2000-2024; the events name them, so they are in use through the year of the change.
+    listed = {(r["code"], r["name"]) for r in alias_rows}
+    for e, row in zip(events, history_rows, strict=True):
+        if not e["old_code"] or (e["old_code"], e["old_name"]) in listed:
+            continue
+        if int(row["year"]) > FIRST_YEAR:
+            continue  # later changes: the old name is in an earlier table and listed already
+        code, name = e["old_code"], e["old_name"]
+        relation = ("renamed" if e["new_code"] == code else
+                    ABOLISHED[code][1] if code in ABOLISHED else "code_changed")
+        alias_rows.append(dict(
+            code=code, name=name, short_name=short_name(name), pinyin=romanise(short_name(name)),
+            unit=row["successor"], level=classify(code, name, {code: name, code[:2] + "0000": ""}) or "prefecture",
+            valid_from="", valid_to=row["year"], relation=relation, event_id=row["event_id"],
+            source=e["source"]))
+        listed.add((code, name))
+    alias_rows.sort(key=lambda r: (r["code"], r["name"]))
+
     out.mkdir(parents=True, exist_ok=True)
     write_csv(out / "units.csv", unit_rows)
     write_csv(out / "aliases.csv", alias_rows)
