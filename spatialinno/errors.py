@@ -129,6 +129,10 @@ class FlatLikelihoodWarning(SpatialinnoWarning):
     """The concentrated log-likelihood is nearly flat at the optimum (weak identification)."""
 
 
+class EffectsTruncationWarning(SpatialinnoWarning):
+    """Effects computed by a truncated power series with rho close to its bound are understated."""
+
+
 class CollinearityWarning(SpatialinnoWarning):
     """The (transformed) regressor matrix is nearly singular."""
 

@@ -316,6 +316,14 @@ def build_design(spec: ModelSpec, y: np.ndarray, X: np.ndarray, W: sp.spmatrix, 
             "The Lee-Yu transformation for time effects needs row-standardised weights (W 1 = 1); "
             "received weights whose row sums differ from 1. Row-standardise W or pass "
             "lee_yu=False.")
+    if spec.lam and fe in ("time", "twoway") and not _is_row_standardised(M):
+        # The period effects enter the error as B (iota alpha_t) with B = I - lambda M; demeaning
+        # across units removes them only when M iota = iota. Otherwise this is not ML.
+        raise ModelSpecificationError(
+            "Time (or two-way) effects with a spatial error term need a row-standardised error "
+            "weights matrix M (M 1 = 1): otherwise the within transformation cannot remove the "
+            "period effects and the estimate is not maximum likelihood. Row-standardise M, or "
+            "use unit effects with period dummies in the formula.")
     Wy = lag(W, y, n, T)
     Y = np.hstack([y, Wy, lag(M, y, n, T), lag(M, Wy, n, T)])
     XX = np.hstack([X, lag(M, X, n, T)])

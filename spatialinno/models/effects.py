@@ -43,6 +43,8 @@ __all__ = ["Multipliers", "multipliers", "effects_point", "effects_delta", "effe
 EFFECT_COLUMNS = ["variable", "effect", "estimate", "std_error", "z", "p_value", "ci_lower",
                   "ci_upper"]
 _SERIES_TERMS = 200
+#: Row-sum series (total effects for W 1 != 1) are cheap (one sparse product per term): longer.
+_ROWSUM_TERMS = 2000
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,16 @@ class Multipliers:
 
     def _series(self, coef: np.ndarray, rho: np.ndarray, shift: int) -> np.ndarray:
         j = np.arange(coef.size - shift)
+        tail = float(np.max(np.abs(rho))) ** (coef.size - shift) if rho.size else 0.0
+        if tail > 1e-8:
+            import warnings
+
+            from ..errors import EffectsTruncationWarning
+            warnings.warn(
+                f"effects use a power series of {coef.size - shift} terms and |rho| reaches "
+                f"{float(np.max(np.abs(rho))):.4f}, so the neglected tail is up to {tail:.1e} of "
+                "the leading term: effects (and draws near the bound) are understated. Use "
+                "logdet='eigen' (exact effects) for this W.", EffectsTruncationWarning, stacklevel=4)
         return (rho[:, None] ** j[None, :]) @ coef[shift:]
 
     def f(self, rho: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -93,7 +105,7 @@ def multipliers(W: sp.spmatrix, eigenvalues: np.ndarray | None = None, *, exact_
     if not row_std:
         v = np.ones(n)
         out = [1.0]
-        for _ in range(terms):
+        for _ in range(max(terms, _ROWSUM_TERMS)):
             v = W @ v
             out.append(v.sum() / n)
         rowsums = np.array(out)

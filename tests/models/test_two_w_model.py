@@ -83,13 +83,16 @@ def test_concentrated_likelihood_equals_one_w_on_the_diagonal(setup, fe, lee_yu)
         assert d2.concentrated(r, r) == pytest.approx(d1.concentrated(r, 0.0), abs=LOGLIK_TOL)
 
 
+@pytest.mark.filterwarnings("ignore:cov_type='oim' with the two-W model")  # explicit on purpose
 @pytest.mark.parametrize("model,fe,lee_yu", [("sdm2w", "unit", True), ("sdm2w", "twoway", False),
                                              ("sar2w", "unit", True), ("sar2w", "time", False)])
 def test_restricted_fit_reproduces_one_w_fit(setup, model, fe, lee_yu):
     W, Ww, Wb, _ = setup
     y, X = simulate(Ww, Wb, T, 0.35, 0.35, seed=3, sar=model == "sar2w", time_fe=True)
-    r2 = fit_two_w_array(y, X, Ww, Wb, model, fe, lee_yu=lee_yu, effects_draws=0)
-    r1 = fit_array(y, X, W, model[:3], fe, lee_yu=lee_yu, effects_draws=0)
+    # the analytic information matrix, explicitly: valid for the restricted fit (A^-1 1 =
+    # 1/(1 - rho) with a row-standardised W), so both fits' SEs come from the same formula
+    r2 = fit_two_w_array(y, X, Ww, Wb, model, fe, lee_yu=lee_yu, effects_draws=0, cov_type="oim")
+    r1 = fit_array(y, X, W, model[:3], fe, lee_yu=lee_yu, effects_draws=0, cov_type="oim")
     r = r2.restricted
     assert list(r.params.index) == list(r1.params.index)
     np.testing.assert_allclose(r.params, r1.params, rtol=0, atol=EQUIV_TOL)
@@ -189,3 +192,21 @@ def test_errors(setup):
         fit("y ~ x1", df, (W, codes), model="sdm", unit="u", time="t", groups={"0": "a"})
     with pytest.raises(ModelSpecificationError, match="none of the"):
         fit("y ~ x1", df, (W, codes), model="sar2w", unit="u", time="t", groups={"x": "a"})
+
+
+def test_time_effects_use_the_observed_information_by_default(setup):
+    """With time effects the analytic information of the two-W model omits what the period
+    effects (through A^-1, W_w 1 and W_b 1 not constant) say about rho_w, rho_b: 'auto' uses the
+    numerical Hessian; explicit 'oim' warns."""
+    from spatialinno.errors import BoundaryWarning
+
+    _, Ww, Wb, _ = setup
+    y, X = simulate(Ww, Wb, T, RHO_W, RHO_B, seed=4, time_fe=True)
+    auto = fit_two_w_array(y, X, Ww, Wb, "sdm2w", "twoway", lee_yu=False, effects_draws=0)
+    assert auto.cov_type == "hessian"
+    with pytest.warns(BoundaryWarning, match="omits the information the period effects carry"):
+        oim = fit_two_w_array(y, X, Ww, Wb, "sdm2w", "twoway", lee_yu=False, effects_draws=0,
+                              cov_type="oim")
+    assert oim.cov_type == "oim"
+    unit = fit_two_w_array(y, X, Ww, Wb, "sdm2w", "unit", effects_draws=0)
+    assert unit.cov_type == "oim"
