@@ -421,7 +421,7 @@ def test_link_map_with_seats_and_errors(tmp_path):
 def test_align_with_panel_order(queen):
     from spatialinno.runner import demo_panel
     data = demo_panel().data
-    units = list(dict.fromkeys(data.sort_values(["year", "name"])["adcode"]))  # another order
+    units = list(dict.fromkeys(data.sort_values(["year", "unit_name"])["adcode"]))  # another order
     a = queen.align(units)
     y = data[data.year == 2020].set_index("adcode")["gdp"]
     np.testing.assert_allclose(a.lag(y).reindex(list(queen.codes)), queen.lag(y), rtol=1e-14)

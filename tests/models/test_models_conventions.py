@@ -34,7 +34,7 @@ def _panel(W, T=6, rho=0.4, seed=1):
     n = W.shape[0]
     X = rng.normal(size=(T, n, 1))
     A = np.linalg.inv(np.eye(n) - rho * W.toarray())
-    y = np.stack([A @ (X[t, :, 0] + rng.normal(size=n) + 3.0 * rng.normal()) for t in range(T)])
+    y = np.stack([A @ (X[t, :, 0] + rng.normal(size=n)) + 3.0 * rng.normal() for t in range(T)])
     return y, X
 
 
