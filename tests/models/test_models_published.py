@@ -30,7 +30,7 @@ def _half_ulp(printed: str) -> float:
     return 0.5 * 10.0 ** (-dec)
 
 
-def _check(value: float, printed: str) -> None:
+def assert_printed(value: float, printed: str) -> None:
     # half a unit in the last printed digit, plus 1e-6 relative for values that sit on a rounding
     # edge (splm's optimiser stops at ~1e-7 relative: its SE 0.0230441 is ours 0.02304415)
     tol = _half_ulp(printed) + 1e-6 * abs(float(printed))
@@ -51,17 +51,17 @@ def test_splm_produc_within(model, table, produc, states48):
     res = fit(PRODUC_FORMULA, produc, states48, model=model, effects="unit", unit="state",
               time="year", lee_yu=False, effects_draws=0)
     for term, (est, se) in table.items():
-        _check(res.params[term], est)
-        _check(res.std_errors[term], se)
+        assert_printed(res.params[term], est)
+        assert_printed(res.std_errors[term], se)
 
 
 def test_cigar_within_ols(cigar, usa46):
     """Data check of validation.md: non-spatial two-way FE within estimates and SEs."""
     res = fit(CIGAR, cigar, usa46, model="ols", effects="twoway", unit="state", time="year")
-    _check(res.params["logp"], "-1.0348844")
-    _check(res.params["logy"], "0.5285428")
-    _check(res.std_errors["logp"], "0.04151906")
-    _check(res.std_errors["logy"], "0.04658276")
+    assert_printed(res.params["logp"], "-1.0348844")
+    assert_printed(res.params["logy"], "0.5285428")
+    assert_printed(res.std_errors["logp"], "0.04151906")
+    assert_printed(res.std_errors["logy"], "0.04658276")
 
 
 @pytest.mark.parametrize("effects,rho,logp,logy", [
@@ -71,9 +71,9 @@ def test_cigar_sar_exact_ml(cigar, usa46, effects, rho, logp, logy):
     """validation.md's exact-ML values (full eigenvalue log-determinant), 6 digits."""
     res = fit(CIGAR, cigar, usa46, model="sar", effects=effects, unit="state", time="year",
               lee_yu=False, effects_draws=0)
-    _check(res.params["rho"], rho)
-    _check(res.params["logp"], logp)
-    _check(res.params["logy"], logy)
+    assert_printed(res.params["rho"], rho)
+    assert_printed(res.params["logp"], logp)
+    assert_printed(res.params["logy"], logy)
 
 
 # SDPDmod vignette: (estimate, SE)
@@ -109,7 +109,7 @@ def test_cigar_sar_vs_sdpdmod(cigar, usa46, effects, table):
         u = _half_ulp(table[term][0])
         assert lo - u <= pr <= hi + u, (term, lo, hi, pr)
     if effects == "unit":
-        _check(ssr / d.N_eff, "0.006667779")  # sigma^2 printed by SDPDmod
+        assert_printed(ssr / d.N_eff, "0.006667779")  # sigma^2 printed by SDPDmod
 
 
 @pytest.mark.parametrize("lee_yu", ["bias", "transform"])
