@@ -363,10 +363,21 @@ def choropleth_small_multiples(data: Any, variable: str, years: Sequence[int], *
     series = {y: _cross_section(data, variable, y, unit, time) for y in years}
     pooled = np.concatenate([s.to_numpy(dtype=float) for s in series.values()])
     bins = np.asarray(_classify(pooled, scheme, k).bins)
+    return _small_multiples(
+        years, lambda ax, y, first: _draw_choropleth(ax, layer, series[y], bins, cmap, first, digits),
+        family=family, ncols=ncols, panel_size=panel_size, note=note,
+        title=title or f"{variable} ({scheme.replace('_', ' ')}, common breaks)")
+
+
+def _small_multiples(years: Sequence[int], draw: Any, *, family: list[str], ncols: int,
+                     panel_size: float, title: str, note: str | None) -> Figure:
+    """A grid of one map per year; ``draw(ax, year, first)`` fills a panel (the first one
+    carries the legend). Shared by every small-multiples figure."""
+    from matplotlib import rc_context
+
     nrows = -(-len(years) // ncols)
     fig = _new_figure((panel_size * ncols, panel_size * nrows * 0.9 + 0.6), family)
     fig._spatialinno_family = family  # type: ignore[attr-defined]
-    from matplotlib import rc_context
     with rc_context(_rc(family)):
         axes = fig.subplots(nrows, ncols, squeeze=False)
         for i, ax in enumerate(axes.flat):
@@ -374,9 +385,9 @@ def choropleth_small_multiples(data: Any, variable: str, years: Sequence[int], *
             if i >= len(years):
                 continue
             ax.set_aspect("equal")
-            _draw_choropleth(ax, layer, series[years[i]], bins, cmap, i == 0, digits)
+            draw(ax, years[i], i == 0)
             ax.set_title(str(years[i]))
-        fig.suptitle(title or f"{variable} ({scheme.replace('_', ' ')}, common breaks)")
+        fig.suptitle(title)
         fig.subplots_adjust(left=0.01, right=0.99, top=0.86, bottom=0.05, wspace=0.02,
                             hspace=0.1)
         _note(fig, note)
@@ -451,24 +462,11 @@ def lisa_small_multiples(lisa: LisaResult, years: Sequence[int] | None = None, *
     years = lisa.years if years is None else [int(y) for y in years]
     for y in years:
         _lisa_year(lisa, y)
-    nrows = -(-len(years) // ncols)
-    fig = _new_figure((panel_size * ncols, panel_size * nrows * 0.9 + 0.6), family)
-    fig._spatialinno_family = family  # type: ignore[attr-defined]
-    from matplotlib import rc_context
-    with rc_context(_rc(family)):
-        axes = fig.subplots(nrows, ncols, squeeze=False)
-        for i, ax in enumerate(axes.flat):
-            ax.set_axis_off()
-            if i >= len(years):
-                continue
-            ax.set_aspect("equal")
-            _draw_lisa(ax, layer, _lisa_year(lisa, years[i]), i == 0, counts=False)
-            ax.set_title(str(years[i]))
-        fig.suptitle(title or f"LISA clusters: {lisa.variable}")
-        fig.subplots_adjust(left=0.01, right=0.99, top=0.86, bottom=0.05, wspace=0.02,
-                            hspace=0.1)
-        _note(fig, note if note is not None else lisa.note)
-    return fig
+    return _small_multiples(
+        years, lambda ax, y, first: _draw_lisa(ax, layer, _lisa_year(lisa, y), first, counts=False),
+        family=family, ncols=ncols, panel_size=panel_size,
+        title=title or f"LISA clusters: {lisa.variable}",
+        note=note if note is not None else lisa.note)
 
 
 # --------------------------------------------------------------------------- Moran plots

@@ -695,7 +695,6 @@ def run(analysis: str | Path | None = None, out: str | Path = "out", *, quiet: b
     steps = [(n, fn) for n, key, fn in STEPS if key is None or key in a.doc]
     progress = _progress(quiet)
     timings: dict[str, float] = {}
-    np.random.seed(int(meta["seed"]) % 2**32)  # only as a guard: every step takes explicit seeds
     try:
         for i, (name, fn) in enumerate(steps):
             progress(i, len(steps), name)

@@ -24,7 +24,6 @@ Outputs (this folder):
 from __future__ import annotations
 
 import argparse
-import csv
 import re
 from pathlib import Path
 
@@ -181,17 +180,12 @@ def build(changes_md: Path, out: Path) -> None:
                              n_listed=len(codes), n_units=len(codes), default_scope="false", note=note,
                              source=yrd_source))
     out.mkdir(parents=True, exist_ok=True)
-    _write(out / "agglomerations.csv", agg_rows)
-    _write(out / "agglomeration_members.csv", member_rows)
+    from spatialinno.data.build_registry import write_csv
+
+    write_csv(out / "agglomerations.csv", agg_rows)
+    write_csv(out / "agglomeration_members.csv", member_rows)
     print(f"{sum(r['default_scope'] == 'true' for r in agg_rows)} agglomerations, {len(agg_rows)} scopes, "
           f"{len(member_rows)} member rows")
-
-
-def _write(path: Path, rows: list[dict[str, object]]) -> None:
-    with path.open("w", encoding="utf-8", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
-        w.writeheader()
-        w.writerows(rows)
 
 
 def main() -> None:
