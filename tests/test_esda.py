@@ -35,6 +35,8 @@ import spatialinno as si
 from spatialinno import esda as E
 from spatialinno.errors import MissingValueError
 
+from peers import peer
+
 #: Closed forms vs esda: same algebra, different summation order.
 CLOSED_FORM_RTOL = 1e-10
 #: Local Moran values, ours (esda) vs GeoDa: deterministic, double precision.
@@ -259,7 +261,7 @@ def test_seeded_permutations_are_reproducible_and_local(panel, w):
 
 
 def test_lisa_uses_esda_with_the_documented_seed(panel, w):
-    import esda
+    esda = peer("esda")
     y, codes = _year(panel, YEAR)
     seed = E.year_seed(99, YEAR, "lisa")
     with warnings.catch_warnings():
@@ -379,7 +381,7 @@ def test_residual_moran(panel, w):
 
 @pytest.fixture(scope="module")
 def geoda(layer, panel):
-    pygeoda = pytest.importorskip("pygeoda")
+    pygeoda = peer("pygeoda")
     gw = pygeoda.queen_weights(pygeoda.open(layer))
     y, codes = _year(panel, YEAR)
     assert codes == list(layer["adcode"])

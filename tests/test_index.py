@@ -33,6 +33,8 @@ from spatialinno.index import (
     topsis_closeness,
 )
 
+from peers import peer
+
 TOL = 1e-12
 PROP_TOL = 1e-9
 
@@ -221,7 +223,7 @@ def random_panel(seed: int = 7, n_units: int = 30, years=(2019, 2020, 2021), m: 
 
 @pytest.mark.filterwarnings("ignore:Alternatives with indices:UserWarning")  # pymcdm dominance note
 def test_agrees_with_pymcdm():
-    pytest.importorskip("pymcdm")
+    peer("pymcdm")
     from pymcdm.methods import TOPSIS
     from pymcdm.normalizations import vector_normalization
     from pymcdm.weights import critic_weights as pm_critic

@@ -33,6 +33,8 @@ from spatialinno.weights import (
     unit_points,
 )
 
+from peers import peer
+
 DIST_ATOL_KM = 1e-6
 FLOAT_ATOL = 1e-10
 
@@ -129,6 +131,7 @@ def test_unit_points_centroid_and_representative(layer):
 
 @pytest.mark.parametrize("rook", [False, True])
 def test_contiguity_equals_libpysal(layer, rook):
+    peer("libpysal")
     from libpysal.weights import Queen, Rook
     cls = Rook if rook else Queen
     with warnings.catch_warnings():

@@ -74,3 +74,24 @@ def usa46():
     assert C.nnz == 188 and abs(C - C.T).sum() == 0 and (np.diff(C.indptr) == nb["k"]).all()
     W = sp.csr_matrix(C.multiply(1.0 / C.sum(axis=1)))
     return W, [str(c) for c in nb["cigar_state"]]
+
+
+def dense_re_loglik(y, Xc, Wd, T, rho, lam, phi):
+    """Random-effects SAR/SEM log-likelihood written out densely (an independent check):
+    Omega = E_T (x) S_e + Jbar_T (x) (T phi I + S_e), S_e = (B'B)^-1, B = I - lam W, A = I - rho W;
+    beta by GLS and sigma^2 concentrated out. Returns (loglik, beta)."""
+    n = Wd.shape[0]
+    JT = np.ones((T, T)) / T
+    ET = np.eye(T) - JT
+    B = np.eye(n) - lam * Wd
+    Se = np.linalg.inv(B.T @ B)
+    Om = np.kron(ET, Se) + np.kron(JT, T * phi * np.eye(n) + Se)
+    Oi = np.linalg.inv(Om)
+    A = np.eye(n) - rho * Wd
+    ya = (y.reshape(T, n) @ A.T).ravel()
+    b = np.linalg.solve(Xc.T @ Oi @ Xc, Xc.T @ Oi @ ya)
+    e = ya - Xc @ b
+    s2 = float(e @ Oi @ e) / (n * T)
+    ll = (-n * T / 2 * (np.log(2 * np.pi * s2) + 1) - 0.5 * np.linalg.slogdet(Om)[1]
+          + T * np.linalg.slogdet(A)[1])
+    return ll, b

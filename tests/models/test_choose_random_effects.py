@@ -14,25 +14,9 @@ import pytest
 
 from spatialinno.models.random_effects import fit_re
 
+from conftest import dense_re_loglik
+
 N_STATES, T_YEARS = 48, 17
-
-
-def _dense_ll(y, Xc, Wd, T, rho, lam, phi):
-    n = Wd.shape[0]
-    JT = np.ones((T, T)) / T
-    ET = np.eye(T) - JT
-    B = np.eye(n) - lam * Wd
-    Se = np.linalg.inv(B.T @ B)
-    Om = np.kron(ET, Se) + np.kron(JT, T * phi * np.eye(n) + Se)
-    Oi = np.linalg.inv(Om)
-    A = np.eye(n) - rho * Wd
-    ya = (y.reshape(T, n) @ A.T).ravel()
-    b = np.linalg.solve(Xc.T @ Oi @ Xc, Xc.T @ Oi @ ya)
-    e = ya - Xc @ b
-    s2 = float(e @ Oi @ e) / (n * T)
-    ll = (-n * T / 2 * (np.log(2 * np.pi * s2) + 1) - 0.5 * np.linalg.slogdet(Om)[1]
-          + T * np.linalg.slogdet(A)[1])
-    return ll, b
 
 
 @pytest.fixture(scope="module")
@@ -48,11 +32,11 @@ def test_re_sem_exact_likelihood(prod):
     res = fit_re(y, X, W, N_STATES, T_YEARS, "sem")
     Wd = W.toarray()
     lam, phi = res.params["lambda"], res.phi
-    ll, b = _dense_ll(y, Xc, Wd, T_YEARS, 0.0, lam, phi)
+    ll, b = dense_re_loglik(y, Xc, Wd, T_YEARS, 0.0, lam, phi)
     assert res.loglik == pytest.approx(ll, rel=1e-9)
     np.testing.assert_allclose(res.params.to_numpy()[:-1], b, rtol=1e-6)
     for dl, fp in ((0.01, 1.0), (-0.01, 1.0), (0.0, 1.05), (0.0, 0.95)):
-        assert _dense_ll(y, Xc, Wd, T_YEARS, 0.0, lam + dl, phi * fp)[0] < ll
+        assert dense_re_loglik(y, Xc, Wd, T_YEARS, 0.0, lam + dl, phi * fp)[0] < ll
     assert res.theta == pytest.approx(1 / np.sqrt(1 + T_YEARS * phi))
     assert res.sigma2_mu == pytest.approx(phi * res.sigma2)
 
@@ -62,11 +46,11 @@ def test_re_sar_exact_likelihood(prod):
     res = fit_re(y, X, W, N_STATES, T_YEARS, "sar")
     Wd = W.toarray()
     rho, phi = res.params["rho"], res.phi
-    ll, b = _dense_ll(y, Xc, Wd, T_YEARS, rho, 0.0, phi)
+    ll, b = dense_re_loglik(y, Xc, Wd, T_YEARS, rho, 0.0, phi)
     assert res.loglik == pytest.approx(ll, rel=1e-9)
     np.testing.assert_allclose(res.params.to_numpy()[:-1], b, rtol=1e-6)
     for dr, fp in ((0.01, 1.0), (-0.01, 1.0), (0.0, 1.05), (0.0, 0.95)):
-        assert _dense_ll(y, Xc, Wd, T_YEARS, rho + dr, 0.0, phi * fp)[0] < ll
+        assert dense_re_loglik(y, Xc, Wd, T_YEARS, rho + dr, 0.0, phi * fp)[0] < ll
     # covariance: symmetric positive definite, and close to the partial (beta, rho) block for
     # the coefficients (random effects: beta nearly orthogonal to the variance parameters)
     V = res.cov.to_numpy()

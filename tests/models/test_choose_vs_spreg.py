@@ -16,12 +16,14 @@ Achieved agreement and conventions (see each test):
   counted although the intercept is not compared). ``hausman(cov="partial")`` = -spreg to 1e-4;
   our df = 5 (the compared coefficients).
 * ``ML_ErrorRE``: spreg 1.9 builds the random-effects transformation from the eigenvectors of W
-  as if they were orthonormal (exact only for symmetric W) and its reported log-likelihood is that
-  approximate objective. Ours is the exact likelihood (checked against the dense
-  Omega^{-1} GLS likelihood to 1e-9 in test_choose_random_effects.py), whose maximum is higher
-  than the exact likelihood at spreg's estimates; lambda differs by 0.001 (0.2 %), the
-  coefficients by < 2 % (intercept) -- a documented approximation difference, tested with that
-  tolerance. spreg's ``panel_Hausman`` for error models fails (``ML_ErrorRE`` has no ``varb``).
+  as if they were orthonormal, which is exact only for a symmetric W. With the row-standardised
+  (non-symmetric) usaww its objective is therefore not the likelihood, and its numbers move with
+  numpy's LAPACK (3 % in a coefficient between two installs): never asserted, only printed. The
+  comparison is made where spreg is exact, with the symmetric normalisation D^-1/2 C D^-1/2 of the
+  same contiguity: there the dense Omega^-1 likelihood at spreg's (lambda, phi) equals spreg's
+  reported log-likelihood, so both define the same likelihood, and our maximum is not below
+  spreg's (spreg's L-BFGS-B, started at (0, 0.1) with default tolerances, stops short of it).
+  Our likelihood itself is checked against the dense one in test_choose_random_effects.py.
 """
 
 from __future__ import annotations
@@ -34,13 +36,17 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 
 from spatialinno.models import core
 from spatialinno.models.diagnostics import hausman, lm_components, lm_tests
 from spatialinno.models.random_effects import fit_re
 from spatialinno.models.spec import get_spec
 
-spreg = pytest.importorskip("spreg")
+from conftest import dense_re_loglik
+from peers import peer
+
+spreg = peer("spreg")  # checked against peers.CHECKED["spreg"]
 
 RTOL = 1e-4  # acceptance criterion of the issue
 N_STATES, T_YEARS = 48, 17
@@ -115,15 +121,44 @@ def test_hausman_lag_matches_spreg_up_to_sign(data, lag_re):
     assert h.df == 5
 
 
-def test_ml_error_re_vs_spreg_documented_difference(data):
+def _symmetric_normalised(w):
+    """D^-1/2 C D^-1/2 of the binary contiguity behind ``w``: symmetric, spectral radius 1."""
+    C = sp.csr_matrix(w.sparse)
+    C.data[:] = 1.0
+    d = np.asarray(C.sum(axis=1)).ravel() ** -0.5
+    return sp.csr_matrix(sp.diags(d) @ C @ sp.diags(d))
+
+
+def test_ml_error_re_same_likelihood_as_spreg_where_spreg_is_exact(data):
+    libpysal = peer("libpysal")
+    y, X, _ = data
+    S = _symmetric_normalised(libpysal.io.open(libpysal.examples.get_path("states48.gal")).read())
+    ws = libpysal.weights.WSP(S).to_W(silence_warnings=True)
+    assert ws.asymmetry(intrinsic=False) == []  # spreg takes its exact (eigh) path
+    ref = _quiet(spreg.ML_ErrorRE, y, X, ws)
+    lam_spreg, phi_spreg = float(ref.betas.ravel()[-2]), float(ref.phi)
+    Xc = np.hstack([np.ones((len(y), 1)), X])
+    ll_at_spreg, _ = dense_re_loglik(y.ravel(), Xc, S.toarray(), T_YEARS, 0.0, lam_spreg, phi_spreg)
+    # same likelihood: only the floating-point sums differ (achieved ~1e-11 relative)
+    assert ll_at_spreg == pytest.approx(float(ref.logll), rel=1e-8)
+    ours = fit_re(y.ravel(), X, S, N_STATES, T_YEARS, "sem")
+    assert ours.loglik >= float(ref.logll) - 1e-9 * abs(float(ref.logll))
+    ll_ours, _ = dense_re_loglik(y.ravel(), Xc, S.toarray(), T_YEARS, 0.0, ours.params["lambda"],
+                           ours.phi)
+    assert ours.loglik == pytest.approx(ll_ours, rel=1e-9)
+
+
+def test_ml_error_re_row_standardised_is_not_asserted(data, capsys):
+    """With the row-standardised usaww spreg's objective is an approximation (see the module
+    docstring); print both for the record, assert only our own defining property."""
     y, X, w = data
     ref = _quiet(spreg.ML_ErrorRE, y, X, w)
     ours = fit_re(y.ravel(), X, w.sparse, N_STATES, T_YEARS, "sem")
-    b = ref.betas.ravel()
-    assert ours.params["lambda"] == pytest.approx(b[-2], abs=2e-3)
-    np.testing.assert_allclose(ours.params.to_numpy()[1:-1], b[1:-2], rtol=0.02, atol=2e-4)
-    assert ours.params["Intercept"] == pytest.approx(b[0], rel=0.02)
-    # spreg's phi is sigma_mu^2 / sigma^2
-    assert ours.phi == pytest.approx(float(ref.phi), rel=0.05)
-    # exact ML is higher than spreg's reported (approximate) objective
-    assert ours.loglik > float(ref.logll)
+    Xc = np.hstack([np.ones((len(y), 1)), X])
+    ll, _ = dense_re_loglik(y.ravel(), Xc, w.sparse.toarray(), T_YEARS, 0.0, ours.params["lambda"],
+                      ours.phi)
+    assert ours.loglik == pytest.approx(ll, rel=1e-9)
+    with capsys.disabled():
+        print(f"\n[info] ML_ErrorRE, row-standardised usaww: lambda ours "
+              f"{ours.params['lambda']:.6f}, spreg {float(ref.betas.ravel()[-2]):.6f} "
+              f"(spreg's eigenvector shortcut; not compared)")

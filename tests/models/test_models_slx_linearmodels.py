@@ -8,7 +8,9 @@ import pytest
 
 from spatialinno.models import fit
 
-lm = pytest.importorskip("linearmodels")
+from peers import peer
+
+lm = peer("linearmodels")  # checked against peers.CHECKED["linearmodels"]
 
 TOL = 1e-8  # same least-squares problem; only floating-point differences remain
 

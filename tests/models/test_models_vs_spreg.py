@@ -14,8 +14,9 @@ import pytest
 from spatialinno.models import fit
 
 from conftest import PRODUC_FORMULA
+from peers import peer
 
-spreg = pytest.importorskip("spreg")
+spreg = peer("spreg")  # checked against peers.CHECKED["spreg"]
 
 # Both sides maximise the same likelihood with tight optimiser tolerances: 1e-4 relative is the
 # acceptance criterion of the issue; the achieved agreement is ~1e-6 (spreg's Brent tolerance).
