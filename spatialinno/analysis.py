@@ -86,6 +86,23 @@ SCHEMA: dict[str, Any] = {
                        "moran_variable": ("str", False), "two_w": ("bool", False)},
     "output": {"tables": ("list[str]", False), "figures": ("list[str]", False)},
 }
+# Numeric keys with a range: (table, key) -> (test, how the message states the range).
+_POSITIVE = (lambda v: v > 0)
+_RANGES: dict[tuple[str, str], tuple[Any, str]] = {
+    ("analysis", "seed"): (lambda v: 0 <= v < 2**32, "an integer in [0, 2**32 - 1]"),
+    ("esda", "permutations"): (_POSITIVE, "a positive number of permutations (999 is usual)"),
+    ("esda", "alpha"): (lambda v: 0 < v < 1, "a level in (0, 1), e.g. 0.05"),
+    ("choose", "level"): (lambda v: 0 < v < 1, "a level in (0, 1), e.g. 0.05"),
+    ("models", "draws"): (_POSITIVE, "a positive number of simulation draws (1000 is usual)"),
+    ("agglomerations", "draws"): (_POSITIVE, "a positive number of simulation draws"),
+    ("weights", "k"): (_POSITIVE, "a positive number of neighbours"),
+    ("weights", "k_islands"): (_POSITIVE, "a positive number of neighbours for each island"),
+    ("weights", "cutoff_km"): (_POSITIVE, "a positive distance in km"),
+    ("weights", "bandwidth_km"): (_POSITIVE, "a positive distance in km"),
+    ("weights", "alpha"): (_POSITIVE, "a positive distance-decay exponent"),
+    ("weights", "phi"): (lambda v: 0 <= v <= 1, "a mixing share in [0, 1]"),
+    ("published", "tolerance"): (lambda v: v >= 0, "a non-negative tolerance"),
+}
 _REQUIRED_TABLES = ("analysis", "data")
 _TABLE_FORMATS = ("md", "tex", "csv")
 _FIGURE_FORMATS = ("png", "pdf")
@@ -149,6 +166,9 @@ class _Checker:
         self.errors.append(f"{self.path}{f', line {line}' if line else ''}: {where}: {message}")
 
     def check_value(self, keypath: tuple[str | int, ...], value: Any, kind: Any) -> None:
+        if isinstance(value, str) and not value.strip():
+            self.fail(keypath, "must not be empty; give a value or delete the key")
+            return
         if isinstance(kind, tuple):
             if not isinstance(value, str) or value not in kind:
                 self.fail(keypath, f"expected one of {list(kind)}, got {value!r}")
@@ -171,6 +191,15 @@ class _Checker:
                     self.fail(keypath + (key,), "required key is missing")
                 continue
             self.check_value(keypath + (key,), table[key], kind)
+            self.check_range(keypath, key, table[key])
+
+    def check_range(self, keypath: tuple[str | int, ...], key: str, value: Any) -> None:
+        rule = _RANGES.get((str(keypath[0]), key))
+        if rule is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+            return
+        test, text = rule
+        if not test(value):
+            self.fail(keypath + (key,), f"expected {text}, got {value!r}")
 
 
 def _matches(value: Any, kind: str) -> bool:
@@ -193,12 +222,35 @@ def _matches(value: Any, kind: str) -> bool:
     raise AssertionError(kind)
 
 
+def _read_text(path: Path) -> str:
+    """The file's text; TOML is UTF-8 by definition, so another encoding is an error that says how
+    to convert (editors on Chinese Windows often save GBK)."""
+    if not path.exists():
+        raise AnalysisFileError(f"{path}: analysis file not found")
+    if path.is_dir():
+        raise AnalysisFileError(f"{path}: is a folder; give the analysis file (.toml) itself")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise AnalysisFileError(f"{path}: cannot be read ({exc.strerror})") from exc
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        hint = ""
+        try:
+            data.decode("gb18030")
+            hint = " It decodes as GBK/GB18030: save it as UTF-8 (e.g. in Notepad: Save as, Encoding UTF-8)."
+        except UnicodeDecodeError:
+            pass
+        raise AnalysisFileError(f"{path}, line {line} (byte {exc.start}): not UTF-8 text; analysis "
+                                f"files are TOML, which must be UTF-8.{hint}") from exc
+
+
 def load_analysis(path: str | Path) -> Analysis:
     """Read and validate an analysis file; raise :class:`AnalysisFileError` listing every problem."""
     path = Path(path).resolve()
-    if not path.exists():
-        raise AnalysisFileError(f"{path}: analysis file not found")
-    text = path.read_text(encoding="utf-8")
+    text = _read_text(path)
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -1,40 +1,83 @@
-"""Command line: ``spatialinno run [ANALYSIS.toml] --out DIR`` and ``spatialinno verify DIR``."""
+"""Command line: ``spatialinno run [ANALYSIS.toml] --out DIR`` and ``spatialinno verify DIR``.
+
+Exit codes: 0 success; 1 ``verify`` found differences, or an internal error (a bug: one line on
+the console, the traceback written to a file whose path is printed); 2 a user error (bad input,
+analysis file, output folder: ``spatialinno: error: ...``, never a traceback); 130 interrupted
+(Ctrl-C; nothing is left half-written).
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
+import traceback
 
 from . import __version__
 
+EXIT_OK, EXIT_DIFFERENCES, EXIT_INTERNAL, EXIT_USER, EXIT_INTERRUPTED = 0, 1, 1, 2, 130
 
-def main(argv: list[str] | None = None) -> int:
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="spatialinno", description="Spatial econometrics of "
                                      "innovation in China's cities.")
     parser.add_argument("--version", action="version", version=f"spatialinno {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run an analysis file (default: the shipped nqpf_spillover.toml)")
     run.add_argument("analysis", nargs="?", default=None, help="analysis file (TOML)")
-    run.add_argument("--out", default="out", help="output folder (replaced on success)")
+    run.add_argument("--out", default="out", help="output folder: created, or replaced when it "
+                     "holds only an earlier run's outputs; anything else is refused")
     run.add_argument("--quiet", action="store_true", help="print nothing but errors")
     ver = sub.add_parser("verify", help="re-run a recorded analysis and compare every output")
     ver.add_argument("folder", help="output folder of an earlier run (with manifest.json)")
-    args = parser.parse_args(argv)
+    return parser
 
-    from .errors import SpatialinnoError
+
+def _dispatch(args: argparse.Namespace) -> int:
     from .runner import run as run_analysis
     from .runner import verify
 
+    if args.command == "run":
+        run_analysis(args.analysis, args.out, quiet=args.quiet)
+        return EXIT_OK
+    report = verify(args.folder)
+    print(report.summary())
+    return EXIT_OK if report.ok else EXIT_DIFFERENCES
+
+
+def _internal_error(exc: BaseException) -> int:
+    """One line on the console; the traceback in a file (a bug report needs it, a user does not)."""
+    fd, path = tempfile.mkstemp(prefix="spatialinno-error-", suffix=".log")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(f"spatialinno {__version__}, Python {sys.version.split()[0]}\n")
+        f.write(f"command: {' '.join(sys.argv)}\n\n")
+        f.write("".join(traceback.format_exception(exc)))
+    print(f"spatialinno: internal error: {type(exc).__name__}: {exc}. This is a bug in spatialinno, "
+          f"not in your input; the details are in {path} (please attach it to a bug report).",
+          file=sys.stderr)
+    return EXIT_INTERNAL
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from .errors import SpatialinnoError
+
     try:
-        if args.command == "run":
-            run_analysis(args.analysis, args.out, quiet=args.quiet)
-            return 0
-        report = verify(args.folder)
-        print(report.summary())
-        return 0 if report.ok else 1
+        return _dispatch(args)
     except SpatialinnoError as exc:
         print(f"spatialinno: error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USER
+    except KeyboardInterrupt:
+        print("spatialinno: interrupted; no output folder was changed", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except OSError as exc:  # permissions, a full disk, a path that is not a folder
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        print(f"spatialinno: error: {exc.strerror or exc}{where}; nothing was changed in the "
+              "output folder", file=sys.stderr)
+        return EXIT_USER
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback for users
+        return _internal_error(exc)
 
 
 if __name__ == "__main__":

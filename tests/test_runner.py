@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from spatialinno.errors import AnalysisFileError, AnalysisRunError
+from spatialinno.errors import AnalysisFileError, AnalysisRunError, OutputFolderError
 from spatialinno.runner import DEMO_PANEL, _data_file, default_analysis_path, run, verify
 
 
@@ -254,19 +254,19 @@ def test_out_folder_is_never_a_folder_with_inputs_or_foreign_files(tmp_path):
     panel = tmp_path / "my panel.csv"
     shutil.copy(_data_file(DEMO_PANEL), panel)
     path = write(tmp_path, BASE.format(panel="my panel.csv", var="gdp"))
-    with pytest.raises(AnalysisFileError, match="would replace the analysis file or its inputs"):
+    with pytest.raises(OutputFolderError, match="would replace the analysis file or its inputs"):
         run(path, tmp_path, quiet=True)
     foreign = tmp_path / "notes"
     foreign.mkdir()
     (foreign / "thesis.docx").write_text("precious", encoding="utf-8")
-    with pytest.raises(AnalysisFileError, match="not an earlier spatialinno output folder"):
+    with pytest.raises(OutputFolderError, match="not an earlier spatialinno output folder"):
         run(path, foreign, quiet=True)
     assert (foreign / "thesis.docx").read_text(encoding="utf-8") == "precious" and panel.exists()
     out = tmp_path / "out"
     run(path, out, quiet=True)
     run(path, out, quiet=True)  # an earlier output folder is replaced
     assert (out / "manifest.json").exists()
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.old")]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith((".out.", ".spatialinno-tmp-"))]
 
 
 def test_unknown_include_group_is_a_file_error(tmp_path):
