@@ -384,7 +384,7 @@ def _match_one(value: object, year: object, prov: object, year_problem: str, tim
     if value is None or value is pd.NA or str(value).strip() == "":
         return "unmatched", "", None, "the unit cell is empty", "", ""
     if year is None or year is pd.NA:
-        return ("invalid_year", "", None, f"the {time!r} cell: {year_problem}; give the calendar "
+        return ("invalid_year", "", None, f"{time!r} cell: {year_problem}; give the calendar "
                 "year as a whole number such as 2015", "", "")
     key = (value, int(year), prov)
     if key not in cache:

@@ -93,10 +93,10 @@ _EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
 _SUFFIXES = _TEXT_SUFFIXES + _EXCEL_SUFFIXES + (".parquet",)
 _NUMBER_RE = re.compile(r"[+-]?(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _PLAIN_RE = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
-_DECIMAL_COMMA_RE = re.compile(r"[+-]?\d+,\d+")
+_STRAY_COMMA_RE = re.compile(r"[+-]?[\d,]*\d,[\d,]*(?:\.\d*)?")
 _YEAR_RE = re.compile(r"([+-]?\d+)(\.0*)?\s*年?")
 _EXTRA_CHARS = {0x2212: "-", 0x200B: None, 0x200C: None, 0x200D: None, 0xFEFF: None}
-_NOT_NUMBERS = ("text", "date", "bool", "decimal_comma")
+_NOT_NUMBERS = ("text", "date", "bool", "stray_comma")
 _PREVIEW_LINES = 12
 _MESSAGE_LIMIT = 100
 _INT64_MAX = 2**63 - 1
@@ -342,7 +342,7 @@ def parse_year(cell: object) -> tuple[int | None, str]:
     ``-5``, ``20115`` and ``2011-2012``, is an impossible year with the reason given.
     """
     if _is_missing(cell):
-        return None, "the year cell is empty"
+        return None, "empty"
     if isinstance(cell, bool | np.bool_):
         return None, f"{cell!r} is not a year"
     if isinstance(cell, int | np.integer):
@@ -353,7 +353,7 @@ def parse_year(cell: object) -> tuple[int | None, str]:
         return _year_in_range(int(cell), cell)
     text = _normalise(str(cell))
     if text.casefold() in _DEFAULT_KEYS:
-        return None, f"the year cell holds the placeholder {cell!r}"
+        return None, f"the placeholder {cell!r} (a missing year)"
     m = _YEAR_RE.fullmatch(text)
     if m is None:
         if _NUMBER_RE.fullmatch(text):
@@ -515,20 +515,23 @@ def _csv_records(path: Path, encoding: str | None,
 
 
 def _detect_sep(text: str) -> str:
-    """The candidate separator that splits the most records into the same number (>1) of cells."""
+    """The candidate separator that splits the most records into the same number (>1) of cells.
+
+    Records it leaves whole (title lines) do not count.
+    """
     sample = text[:65536]
     best, best_score = SEPARATORS[0], (0, 0)
     for cand in SEPARATORS:
         try:
             counts = [len(r) for r in csv.reader(io.StringIO(sample, newline=""), delimiter=cand)
-                      if any(c.strip() for c in r)][:50]
+                      if len(r) > 1][:50]
         except csv.Error:
             continue
         if not counts:
             continue
         mode = max(set(counts), key=lambda k: (counts.count(k), k))
         score = (counts.count(mode), mode)
-        if mode > 1 and score > best_score:
+        if score > best_score:
             best, best_score = cand, score
     return best
 
@@ -540,20 +543,21 @@ def _excel_records(path: Path, sheet: str | int | None,
         return _xls_records(path, sheet)
     import openpyxl
 
-    try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises several types for damaged workbooks
-        raise FileFormatError(f"{path}: the workbook cannot be opened ({type(exc).__name__}: "
-                              f"{exc}); re-save it from Excel as .xlsx or CSV") from exc
-    try:
-        ws = _pick_sheet(wb.sheetnames, sheet, str(path))
-        sheet_obj = wb[ws]
-        if hasattr(sheet_obj, "reset_dimensions"):
-            sheet_obj.reset_dimensions()  # do not trust the file's stored dimension
-        records = [(i, list(row)) for i, row in
-                   enumerate(sheet_obj.iter_rows(min_row=1, min_col=1, values_only=True), 1)]
-    finally:
-        wb.close()
+    with path.open("rb") as fh:  # a file object: openpyxl would refuse a .csv name
+        try:
+            wb = openpyxl.load_workbook(fh, read_only=True, data_only=True)
+        except Exception as exc:  # openpyxl raises several types for damaged workbooks
+            raise FileFormatError(f"{path}: the workbook cannot be opened ({type(exc).__name__}: "
+                                  f"{exc}); re-save it from Excel as .xlsx or CSV") from exc
+        try:
+            ws = _pick_sheet(wb.sheetnames, sheet, str(path))
+            sheet_obj = wb[ws]
+            if hasattr(sheet_obj, "reset_dimensions"):
+                sheet_obj.reset_dimensions()  # do not trust the file's stored dimension
+            records = [(i, list(row)) for i, row in
+                       enumerate(sheet_obj.iter_rows(min_row=1, min_col=1, values_only=True), 1)]
+        finally:
+            wb.close()
     return records, ws
 
 
@@ -787,8 +791,8 @@ def _classify(cell: object, marks: frozenset[str], *,
         return "number", _to_number(text)
     if text.endswith("%") and _NUMBER_RE.fullmatch(text[:-1].rstrip()):
         return "percent", _to_number(text[:-1].rstrip())
-    if _DECIMAL_COMMA_RE.fullmatch(text):
-        return "decimal_comma", None
+    if _STRAY_COMMA_RE.fullmatch(text):
+        return "stray_comma", None
     return "text", None
 
 
@@ -806,8 +810,8 @@ def _reason(kind: str, cell: object) -> str:
         "date": "a date or time, not a number (an Excel cell formatted as a date?)",
         "bool": "a boolean, not a number",
         "mixed_percent": "a percent sign in a column whose other numbers have none: mixed scales",
-        "decimal_comma": "a decimal comma? The comma is read only as a thousands separator in "
-                         "groups of three digits (1,234.5); write the decimal mark as a point",
+        "stray_comma": "a comma not grouping three digits (a decimal comma?); the comma is read "
+                       "only as a thousands separator (1,234.5); write decimals with a point",
     }.get(kind, "not a number or a placeholder for missing")
 
 
