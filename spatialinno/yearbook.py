@@ -60,7 +60,7 @@ import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
-from itertools import islice
+from itertools import islice, zip_longest
 from pathlib import Path
 from typing import Literal
 
@@ -71,7 +71,8 @@ from .errors import (ColumnNotFoundError, DataFileError, DuplicateHeaderError, F
                      FileFormatError, NumericCellError, OptionError, PlaceholderWarning)
 
 __all__ = ["read_table", "read_yearbook", "YearbookTable", "ReadReport", "parse_number",
-           "parse_year", "PLACEHOLDERS", "ENCODINGS", "SEPARATORS", "YEAR_RANGE", "PercentPolicy"]
+           "parse_year", "sniff_format", "warn_placeholders", "PLACEHOLDERS", "ENCODINGS",
+           "SEPARATORS", "YEAR_RANGE", "PercentPolicy"]
 
 #: Cells read as missing values in numeric columns (compared after NFKC normalisation, stripping
 #: and case-folding). Empty and whitespace-only cells are placeholders too.
@@ -95,8 +96,9 @@ _NUMBER_RE = re.compile(r"[+-]?(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?|\.\d+)(?:
 _PLAIN_RE = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
 _STRAY_COMMA_RE = re.compile(r"[+-]?[\d,]*\d,[\d,]*(?:\.\d*)?")
 _YEAR_RE = re.compile(r"([+-]?\d+)(\.0*)?\s*年?")
-_EXTRA_CHARS = {0x2212: "-", 0x200B: None, 0x200C: None, 0x200D: None, 0xFEFF: None}
-_NOT_NUMBERS = ("text", "date", "bool", "stray_comma")
+_ZERO_WIDTH = "\u200b\u200c\u200d\ufeff"
+_EXTRA_CHARS = {0x2212: "-", **{ord(c): None for c in _ZERO_WIDTH}}
+_NOT_NUMBERS = ("text", "date", "bool", "stray_comma", "formula", "overflow")
 _PREVIEW_LINES = 12
 _MESSAGE_LIMIT = 100
 _INT64_MAX = 2**63 - 1
@@ -189,7 +191,6 @@ class _Grid:
     """Cells of a text file or sheet under its header, before typing."""
 
     names: list[str]
-    positions: list[int]
     rows: list[list[object]]
     lines: list[int]
     header_line: int
@@ -330,7 +331,7 @@ def parse_number(cell: object, placeholders: Iterable[str] = PLACEHOLDERS) -> in
         return value
     if kind in ("placeholder", "missing"):
         return None
-    raise NumericCellError(f"{cell!r} is not a number ({_reason(kind, cell)}); expected e.g. "
+    raise NumericCellError(f"{cell!r} is not a number ({_reason(kind)}); expected e.g. "
                            "1234.5, 1,234.5, １２３４．５ or a placeholder such as —")
 
 
@@ -536,29 +537,53 @@ def _detect_sep(text: str) -> str:
     return best
 
 
+class _Formula(str):
+    """A workbook cell holding a formula but no stored result (shown as its formula text)."""
+
+
 def _excel_records(path: Path, sheet: str | int | None,
                    fmt: str) -> tuple[list[tuple[int, list[object]]], str]:
-    """Rows of one sheet, each with its sheet row number."""
+    """Rows of one sheet, each with its sheet row number.
+
+    Empty cells are checked for formulas without a stored result (a workbook written by a
+    program and never recalculated), which are :class:`_Formula` cells, never missing values.
+    """
     if fmt == "xls":
         return _xls_records(path, sheet)
+    records, name = _sheet_rows(path, sheet, data_only=True)
+    if any(c is None for _, row in records for c in row):
+        formulas, _ = _sheet_rows(path, name, data_only=False)
+        records = [(line, [_Formula(_formula_text(f)) if v is None and _formula_text(f) else v
+                           for v, f in zip_longest(row, frow)])
+                   for (line, row), (_, frow) in zip(records, formulas, strict=False)]
+    return records, name
+
+
+def _formula_text(cell: object) -> str:
+    text = getattr(cell, "text", cell)  # ArrayFormula keeps its text in .text
+    return text if isinstance(text, str) and text.startswith("=") else ""
+
+
+def _sheet_rows(path: Path, sheet: str | int | None,
+                data_only: bool) -> tuple[list[tuple[int, list[object]]], str]:
     import openpyxl
 
     with path.open("rb") as fh:  # a file object: openpyxl would refuse a .csv name
         try:
-            wb = openpyxl.load_workbook(fh, read_only=True, data_only=True)
+            wb = openpyxl.load_workbook(fh, read_only=True, data_only=data_only)
         except Exception as exc:  # openpyxl raises several types for damaged workbooks
             raise FileFormatError(f"{path}: the workbook cannot be opened ({type(exc).__name__}: "
                                   f"{exc}); re-save it from Excel as .xlsx or CSV") from exc
         try:
-            ws = _pick_sheet(wb.sheetnames, sheet, str(path))
-            sheet_obj = wb[ws]
-            if hasattr(sheet_obj, "reset_dimensions"):
-                sheet_obj.reset_dimensions()  # do not trust the file's stored dimension
-            records = [(i, list(row)) for i, row in
-                       enumerate(sheet_obj.iter_rows(min_row=1, min_col=1, values_only=True), 1)]
+            name = _pick_sheet(wb.sheetnames, sheet, str(path))
+            ws = wb[name]
+            if hasattr(ws, "reset_dimensions"):
+                ws.reset_dimensions()  # do not trust the file's stored dimension
+            rows = [(i, list(row)) for i, row in
+                    enumerate(ws.iter_rows(min_row=1, min_col=1, values_only=True), 1)]
         finally:
             wb.close()
-    return records, ws
+    return rows, name
 
 
 def _xls_records(path: Path, sheet: str | int | None) -> tuple[list[tuple[int, list[object]]], str]:
@@ -638,7 +663,7 @@ def _grid(records: list[tuple[int, list[object]]], label: str, header: int | Non
             head = (line, cells)
         else:
             body.append((line, cells))
-    hint = layout_hint(preview, wanted)
+    hint = _layout_hint(preview, wanted)
     if head is None:
         raise _no_header(label, header, records, hint)
     if not body:
@@ -661,7 +686,7 @@ def _named_grid(head: tuple[int, list[object]], body: list[tuple[int, list[objec
                 excel: bool, preview: list, blank: list[int], skipped: list[int],
                 hint: str) -> _Grid:
     header_line, raw_names = head
-    names = [_normalise(_show(c)) for c in raw_names]
+    names = [_header_name(c) for c in raw_names]
     width = max(len(names), max(len(cells) for _, cells in body))
     if not excel:
         _check_ragged(body, len(names), label, header_line, hint)
@@ -669,10 +694,15 @@ def _named_grid(head: tuple[int, list[object]], body: list[tuple[int, list[objec
     rows = [list(cells) + [None] * (width - len(cells)) for _, cells in body]
     _check_duplicates(names, label, header_line, excel)
     keep, dropped = _named_positions(names, rows, body, label, header_line, excel, hint)
-    return _Grid(names=[names[j] for j in keep], positions=[j + 1 for j in keep],
-                 rows=[[r[j] for j in keep] for r in rows], lines=[line for line, _ in body],
+    return _Grid(names=[names[j] for j in keep], rows=[[r[j] for j in keep] for r in rows], lines=[line for line, _ in body],
                  header_line=header_line, blank_lines=blank, skipped_lines=skipped,
                  dropped_columns=dropped, preview=preview)
+
+
+def _header_name(cell: object) -> str:
+    """A header cell as written, without surrounding (also full-width, zero-width) spaces; never
+    otherwise changed (full-width brackets in 城市（全市） stay)."""
+    return _show(cell).strip().strip(_ZERO_WIDTH).strip()
 
 
 def _check_ragged(body: list[tuple[int, list[object]]], n_names: int, label: str,
@@ -736,13 +766,13 @@ def _named_positions(names: list[str], rows: list[list[object]], body: list, lab
     return keep, dropped
 
 
-def layout_hint(preview: Sequence[tuple[int, tuple[str, ...]]], wanted: Sequence[str]) -> str:
+def _layout_hint(preview: Sequence[tuple[int, tuple[str, ...]]], wanted: Sequence[str]) -> str:
     """The first lines as read, and which ``header=`` would put ``wanted`` columns in the header."""
     shown = "\n".join(f"  line {line}: {' | '.join(cells)}" for line, cells in preview[:8])
     text = f"The first lines as read:\n{shown}\n" if shown else ""
     wanted = [w for w in wanted if w]
     for line, cells in preview:
-        names = {_normalise(c) for c in cells}
+        names = {_header_name(c) for c in cells}
         if wanted and all(w in names for w in wanted):
             return text + (f"Line {line} holds {', '.join(map(repr, wanted))}: pass "
                            f"header={line} (or skiprows={line - 1}).")
@@ -775,7 +805,9 @@ def _classify(cell: object, marks: frozenset[str], *,
     """("number", v) | ("percent", v) | ("placeholder", None) | ("missing", None) |
     ("text" | "date" | "bool", None)."""
     if type(cell) is str and _PLAIN_RE.fullmatch(cell):  # fast path: 12, -3.5, 1e6
-        return "number", _to_number(cell)
+        return _number(cell)
+    if isinstance(cell, _Formula):
+        return "formula", None
     if _is_missing(cell):
         return ("placeholder" if blank_is_placeholder else "missing"), None
     if isinstance(cell, bool | np.bool_):
@@ -788,27 +820,34 @@ def _classify(cell: object, marks: frozenset[str], *,
     if text.casefold() in marks:
         return "placeholder", None
     if _NUMBER_RE.fullmatch(text):
-        return "number", _to_number(text)
+        return _number(text)
     if text.endswith("%") and _NUMBER_RE.fullmatch(text[:-1].rstrip()):
-        return "percent", _to_number(text[:-1].rstrip())
+        kind, value = _number(text[:-1].rstrip())
+        return ("percent" if kind == "number" else kind), value
     if _STRAY_COMMA_RE.fullmatch(text):
         return "stray_comma", None
     return "text", None
 
 
-def _to_number(text: str) -> int | float:
+def _number(text: str) -> tuple[str, int | float | None]:
+    """("number", value) of a cell matching the number pattern; ("overflow", None) if a float
+    would be infinite (1e999)."""
     plain = text.replace(",", "") if "," in text else text
     if "." in plain or "e" in plain or "E" in plain:
-        return float(plain)
-    return int(plain)
+        value = float(plain)
+        return ("number", value) if math.isfinite(value) else ("overflow", None)
+    return "number", int(plain)
 
 
-def _reason(kind: str, cell: object) -> str:
+def _reason(kind: str) -> str:
     return {
         "percent": "a percent sign: the scale is not guessed; remove the % in the file, or pass "
                    "percent='points' (12.5% -> 12.5) or percent='fraction' (12.5% -> 0.125)",
         "date": "a date or time, not a number (an Excel cell formatted as a date?)",
         "bool": "a boolean, not a number",
+        "overflow": "a number too large for a float (it would be infinite)",
+        "formula": "a formula without a stored result (the workbook was written by a program); "
+                   "open and save it in Excel or LibreOffice so that the values are stored",
         "mixed_percent": "a percent sign in a column whose other numbers have none: mixed scales",
         "stray_comma": "a comma not grouping three digits (a decimal comma?); the comma is read "
                        "only as a thousands separator (1,234.5); write decimals with a point",
@@ -919,7 +958,7 @@ def _check_frame_columns(frame: pd.DataFrame, label: str, roles: Mapping[str, st
     absent = [c for c in roles if c not in frame.columns]
     if absent:
         what = "; ".join(f"no column {c!r} (the {roles[c]})" for c in absent)
-        hint = "\n" + layout_hint(preview, absent) if preview else ""
+        hint = "\n" + _layout_hint(preview, absent) if preview else ""
         raise ColumnNotFoundError(f"{label}: {what}; columns are {cols}{hint}")
 
 
@@ -942,7 +981,7 @@ def _numeric_cell_error(label: str, lines: tuple[int, ...] | None,
                         bad: list[tuple[int, str, object, str]],
                         frame: pd.DataFrame) -> NumericCellError:
     bad = sorted(bad, key=lambda b: (b[0], list(frame.columns).index(b[1])))
-    cells = pd.DataFrame([(label, _line(lines, i), i + 1, c, _show(v), _reason(k, v))
+    cells = pd.DataFrame([(label, _line(lines, i), i + 1, c, _show(v), _reason(k))
                           for i, c, v, k in bad],
                          columns=["source", "line", "row", "column", "value", "reason"])
     cells["line"] = pd.array(cells["line"].tolist(), dtype="Int64")

@@ -153,6 +153,7 @@ BAD_CELLS = {
     "１２a": "not a number",
     "inf": "not a number",
     "12,34.5": "a comma not grouping three digits",
+    "1e999": "too large for a float",
 }
 
 
@@ -311,10 +312,19 @@ def test_duplicate_header_after_stripping_spaces(tmp_path):
         load_panel(path, unit="city")
 
 
+def test_header_names_are_kept_as_written_apart_from_surrounding_spaces(tmp_path):
+    text = "\u3000城市（全市）\u3000,year,ＧＤＰ\n北京,2015,1\n"
+    panel = load_panel(write(tmp_path, "names.csv", text), unit="城市（全市）")
+    assert "ＧＤＰ" in panel.data.columns
+    with pytest.raises(ColumnNotFoundError, match=r"no column '城市\(全市\)' \(the unit column\)"):
+        load_panel(write(tmp_path, "names.csv", text), unit="城市(全市)")
+
+
 def test_duplicate_excel_header_names_the_column_letters(tmp_path):
     path = write_xlsx(tmp_path / "dup.xlsx", [["city", "gdp", "year", "pop", "gdp"],
                                               ["北京", 1.0, 2015, 3.0, 4.0]])
-    with pytest.raises(DuplicateHeaderError, match=r"dup.xlsx: .*'gdp' in columns 2 \(B\), 5 \(E\)"):
+    with pytest.raises(DuplicateHeaderError,
+                       match=r"dup.xlsx: .*'gdp' in columns 2 \(B\), 5 \(E\)"):
         load_panel(path, unit="city")
 
 
@@ -417,7 +427,8 @@ def test_header_on_a_blank_line_is_an_error(tmp_path):
         load_panel(path, unit="city", header=2)
 
 
-@pytest.mark.parametrize("sep, name", [("\t", "tab.tsv"), (";", "semicolon.csv"), ("\t", "tab.csv")])
+@pytest.mark.parametrize("sep, name", [("\t", "tab.tsv"), (";", "semicolon.csv"),
+                                       ("\t", "tab.csv")])
 def test_tab_and_semicolon_files_are_detected_and_recorded(tmp_path, sep, name):
     rows = with_cell(0, "gdp", "1,234.5")
     path = write(tmp_path, name, csv_text(rows, sep=sep))
@@ -513,7 +524,8 @@ def test_xlsx_that_is_really_csv_is_read_as_csv(tmp_path):
 
 
 def test_csv_that_is_really_an_xlsx_is_read_as_a_workbook(tmp_path):
-    path = write_xlsx(tmp_path / "real.xlsx", [HEADER] + [[c, 2015, "—", 1.0] for c in ["北京", "天津"]])
+    rows = [HEADER] + [[c, 2015, "—", 1.0] for c in ["北京", "天津"]]
+    path = write_xlsx(tmp_path / "real.xlsx", rows)
     fake = tmp_path / "fake.csv"
     fake.write_bytes(path.read_bytes())
     with pytest.warns(PlaceholderWarning, match=r"fake.csv: 2 placeholder .*line 2, column 'gdp'"):
@@ -566,6 +578,16 @@ def test_excel_text_and_date_cells_in_a_numeric_column(tmp_path):
     assert "cells.xlsx, line 4, column 'gdp': '12 亿'" in msg and "'1,234.5'" not in msg
 
 
+def test_excel_formula_without_a_stored_result_is_not_read_as_missing(tmp_path):
+    rows = [HEADER, ["北京", 2015, 1.5, 10], ["天津", 2015, "=C2*2", 20], ["上海", 2015, None, 30]]
+    path = write_xlsx(tmp_path / "formulas.xlsx", rows)  # openpyxl stores no computed value
+    with pytest.raises(NumericCellError) as err:
+        load_panel(path, unit="city")
+    msg = str(err.value)
+    assert "formulas.xlsx, line 3, column 'gdp': '=C2*2' (a formula without a stored result" in msg
+    assert "line 4" not in msg  # the truly empty cell is a placeholder, not an error
+
+
 def test_excel_title_rows_keep_sheet_row_numbers(tmp_path):
     rows = [["2015年城市统计"], [], HEADER, ["北京", 2015, 1.5, 10], ["Nowhere", 2015, 2.5, 20]]
     path = write_xlsx(tmp_path / "titled.xlsx", rows)
@@ -581,11 +603,12 @@ def test_excel_codes_as_numbers_keep_their_digits(tmp_path):
     assert panel.units == ["110000", "120000"] and panel.years == [2015]
 
 
-# ------------------------------------------------------------------------------ DataFrames, read_table
+# ------------------------------------------------------------------------- DataFrames, read_table
 
 def test_dataframe_text_cells_follow_the_same_policy():
     df = pd.DataFrame({"city": ["北京", "天津"], "year": [2015, 2015], "gdp": ["1,234.5", "—"]})
-    with pytest.warns(PlaceholderWarning, match=r"<DataFrame>: 1 placeholder .*row 2, column 'gdp'"):
+    with pytest.warns(PlaceholderWarning,
+                      match=r"<DataFrame>: 1 placeholder .*row 2, column 'gdp'"):
         panel = load_panel(df, unit="city")
     assert panel.data["gdp"].tolist()[0] == 1234.5
 

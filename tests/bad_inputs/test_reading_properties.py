@@ -79,7 +79,8 @@ cells = st.one_of(st.sampled_from(PLACEHOLDER_CELLS), st.sampled_from(JUNK),
 @given(data=st.data(), sep=st.sampled_from(SEPS), encoding=st.sampled_from(ENCODINGS),
        n=st.integers(1, 8), strict=st.booleans())
 def test_any_csv_gives_a_panel_or_a_spatialinno_error(tmp_path, data, sep, encoding, n, strict):
-    header = data.draw(st.sampled_from([["city", "year", "gdp", "pop"], ["city", "year", "gdp", "gdp"],
+    header = data.draw(st.sampled_from([["city", "year", "gdp", "pop"],
+                                        ["city", "year", "gdp", "gdp"],
                                         ["city", "yr", "gdp"], ["city", "year", "", "pop"]]))
     rows = [header] + [[data.draw(st.sampled_from(CITIES)), data.draw(st.sampled_from(YEARS))]
                        + [data.draw(cells) for _ in header[2:]]
@@ -100,7 +101,8 @@ def test_any_csv_gives_a_panel_or_a_spatialinno_error(tmp_path, data, sep, encod
 
 @settings(max_examples=300, deadline=None)
 @given(x=st.one_of(st.floats(allow_nan=False, allow_infinity=False), st.integers(-10**15, 10**15)),
-       thousands=st.booleans(), full_width=st.booleans(), pad=st.sampled_from(["", " ", "\xa0", "\u3000"]))
+       thousands=st.booleans(), full_width=st.booleans(),
+       pad=st.sampled_from(["", " ", "\xa0", "\u3000"]))
 def test_numbers_round_trip_through_separators_and_full_width(x, thousands, full_width, pad):
     text = pad + number_text(x, thousands, full_width) + pad
     got = parse_number(text)
