@@ -75,7 +75,8 @@ class JoinReport:
     ----------
     rows
         One row per input row, in input order: ``source``, ``row`` (1-based data row), ``line``
-        (line or spreadsheet row in the file, header = 1), ``value`` (the unit cell), ``year``,
+        (physical line or sheet row in the file, as an editor shows it; a Parquet file's header
+        counts as line 1; missing for a DataFrame), ``value`` (the unit cell), ``year``,
         ``status``, ``rule`` (code, name, short_name, name_en, code_history, name_history),
         ``adcode``, ``unit_name``, ``detail``.
     rejected
