@@ -13,7 +13,11 @@ Layout (tables and their keys; ``*`` = required)::
                  table column = rule), include (list of unit groups), boundaries ("shipped" or a
                  path), derive (table: new column = "log(x)" | "log1p(x)" | "sqrt(x)" | "x / y"),
                  region (an agglomeration, province, named region such as "长江经济带", or unit,
-                 or a list of them: the panel keeps those units' rows; see spatialinno.regions)
+                 or a list of them: the panel keeps those units' rows; see spatialinno.regions);
+                 reading a yearbook file (see spatialinno.yearbook): header (line of the header),
+                 skiprows (title lines: a count or a list of line numbers), sep, encoding,
+                 numeric / text (force column types), percent ("raise", "points", "fraction"),
+                 placeholders (markers of missing values added to the defaults, e.g. ["*"])
     [index]      name*, method*, indicators* ("demo" or a table column = "+"/"-"), dimensions
                  ("demo" or a table dimension = [columns]), pooled, shift
     [weights.NAME]  type* (contiguity | knn | distance | economic | nested | mix | file), and
@@ -61,7 +65,11 @@ SCHEMA: dict[str, Any] = {
              "merged": (("aggregate", "drop"), False), "aggregate": ("str|table[str]", False),
              "include": ("list[str]", False), "boundaries": ("str", False),
              "derive": ("table[str]", False), "strict": ("bool", False),
-             "registry": ("bool", False), "region": ("str|list[str]", False)},
+             "registry": ("bool", False), "region": ("str|list[str]", False),
+             "header": ("int", False), "skiprows": ("int|list[int]", False), "sep": ("str", False),
+             "encoding": ("str", False), "numeric": ("list[str]", False),
+             "text": ("list[str]", False), "percent": (("raise", "points", "fraction"), False),
+             "placeholders": ("list[str]", False)},
     "index": {"name": ("str", True), "method": (("entropy", "topsis", "critic", "equal"), True),
               "indicators": ("str|table[str]", True), "dimensions": ("str|table[list[str]]", False),
               "pooled": ("bool", False), "shift": ("float", False)},

@@ -154,5 +154,53 @@ class OutputFolderError(SpatialinnoError, ValueError):
     missing, damaged or not ours. Nothing in it was changed."""
 
 
-class ManifestEditedWarning(SpatialinnoWarning):
-    """A recorded manifest's content digest does not match: it was edited after the run."""
+# Reading yearbook files
+
+class FileFormatError(DataFileError):
+    """A file is not a table that can be read as it is: a directory, an empty or header-only
+    file, an old binary ``.xls`` without xlrd, a zip or HTML page that is not a workbook, rows
+    with more cells than the header has names, a column with values but no name."""
+
+
+class FileEncodingError(DataFileError):
+    """A text file decodes under none of the encodings tried; ``.offset`` is the first byte that
+    failed (0-based) under the first encoding tried."""
+
+    def __init__(self, message: str, offset: int | None = None) -> None:
+        super().__init__(message)
+        self.offset = offset
+
+
+class DuplicateHeaderError(DataFileError):
+    """Two or more columns share a name; ``.duplicates`` maps each name to its 1-based column
+    positions (never renamed ``gdp.1`` silently)."""
+
+    def __init__(self, message: str, duplicates: dict[str, list[int]] | None = None) -> None:
+        super().__init__(message)
+        self.duplicates = duplicates or {}
+
+
+class ColumnNotFoundError(DataFileError):
+    """A column the call needs (unit, time, province, an override) is not in the header; the
+    message shows the first lines as read and suggests ``header=`` / ``skiprows=``."""
+
+
+class NumericCellError(DataFileError):
+    """Cells of a numeric column are neither numbers nor placeholders of missing values.
+
+    ``.cells`` is a DataFrame with every such cell: source, line, row, column, value, reason.
+    """
+
+    def __init__(self, message: str, cells: object | None = None) -> None:
+        super().__init__(message)
+        self.cells = cells
+
+
+class PlaceholderWarning(SpatialinnoWarning):
+    """Placeholder cells (—, …, NA, /, empty ...) of numeric columns were read as missing values;
+    ``report.placeholders`` names each cell (file, line, column, original value)."""
+
+
+class YearCoverageWarning(SpatialinnoWarning):
+    """Rows have years outside those covered by the registry's code tables (2000-2024): their
+    names and codes are matched without knowledge of changes in those years."""

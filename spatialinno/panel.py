@@ -16,8 +16,15 @@ status                        meaning                                           
                               its period
 ``unmatched``                 no unit has this code or name                           no (problem)
 ``duplicate``                 two or more rows for the same (unit, year)              no (problem)
-``invalid_year``              the year is missing or not a whole number               no (problem)
+``invalid_year``              the year is missing or impossible (0, 2011.5, 20115)    no (problem)
 ============================  ======================================================  ===========
+
+Files are read by :mod:`spatialinno.yearbook` (numbers, placeholders, encodings, title rows and
+physical line numbers by its documented policy; ``report.reading``). Years are whole numbers in
+:data:`~spatialinno.yearbook.YEAR_RANGE`, written ``2011``, ``2011.0`` or ``2011年``; other year
+cells are ``invalid_year`` problems naming the line. Years outside :data:`REGISTRY_YEARS` (the
+registry's code tables, 2000-2024) are matched by today's units and the known history only, and
+raise a :class:`~spatialinno.errors.YearCoverageWarning` (``report.outside_coverage``).
 
 With ``strict=True`` (the default) any problem raises :class:`~spatialinno.errors.JoinError`
 naming every faulty row (file, row number, value, reason); the report is attached to the error.
@@ -28,7 +35,7 @@ so that ``len(data rows used) + len(rejected) == input rows`` always holds.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -37,13 +44,16 @@ import numpy as np
 import pandas as pd
 
 from . import cities
+from .data.build_registry import FIRST_YEAR, LAST_YEAR
 from .errors import (BoundaryChangeWarning, DataFileError, JoinError, MergePolicyError,
-                     UnbalancedPanelWarning)
+                     OptionError, UnbalancedPanelWarning, YearCoverageWarning)
+from .yearbook import (PLACEHOLDERS, PercentPolicy, ReadReport, YearbookTable, parse_year,
+                       read_table, read_yearbook, warn_placeholders)
 
 if TYPE_CHECKING:
     import geopandas as gpd
 
-__all__ = ["read_table", "load_panel", "Panel", "JoinReport", "PROBLEM_STATUSES"]
+__all__ = ["read_table", "load_panel", "Panel", "JoinReport", "PROBLEM_STATUSES", "REGISTRY_YEARS"]
 
 PROBLEM_STATUSES = ("merged_unresolved", "merged_unpaired", "ambiguous", "unmatched", "duplicate",
                     "invalid_year")
@@ -53,35 +63,8 @@ _AGG_RULES = ("sum", "mean", "min", "max", "successor")
 #: rows behind it. Input columns of the same name are refused (never overwritten).
 _ADDED_COLUMNS = ("unit_name", "unit_name_en", "unit_province", "source_rows")
 MergePolicy = Literal["aggregate", "drop"]
-
-
-def read_table(path: str | Path, *, sheet: str | int | None = None,
-               text_columns: tuple[str, ...] = ()) -> pd.DataFrame:
-    """Read a CSV, Excel (.xlsx/.xls) or Parquet file into a DataFrame.
-
-    Columns named in ``text_columns`` are read as text so that codes keep their digits (no
-    ``110000.0``, no lost leading zeros). The file's row order is kept.
-    """
-    path = Path(path)
-    if not path.exists():
-        raise DataFileError(f"{path}: file not found")
-    suffix = path.suffix.lower()
-    dtype = {c: str for c in text_columns}
-    try:
-        if suffix in (".csv", ".txt"):
-            df = pd.read_csv(path, dtype=dtype, keep_default_na=True, encoding="utf-8-sig")
-        elif suffix in (".xlsx", ".xlsm", ".xls"):
-            df = pd.read_excel(path, sheet_name=0 if sheet is None else sheet, dtype=dtype)
-        elif suffix == ".parquet":
-            df = pd.read_parquet(path)
-        else:
-            raise DataFileError(f"{path}: unsupported file type {suffix!r}; expected .csv, .xlsx, "
-                                ".xls or .parquet (or pass a DataFrame)")
-    except DataFileError:
-        raise
-    except Exception as exc:  # pandas raises many types; name the file
-        raise DataFileError(f"{path}: could not be read ({type(exc).__name__}: {exc})") from exc
-    return df
+#: Years covered by the registry's year-end code tables (first, last).
+REGISTRY_YEARS: tuple[int, int] = (FIRST_YEAR, LAST_YEAR)
 
 
 @dataclass(frozen=True)
@@ -92,7 +75,8 @@ class JoinReport:
     ----------
     rows
         One row per input row, in input order: ``source``, ``row`` (1-based data row), ``line``
-        (line or spreadsheet row in the file, header = 1), ``value`` (the unit cell), ``year``,
+        (physical line or sheet row in the file, as an editor shows it; a Parquet file's header
+        counts as line 1; missing for a DataFrame), ``value`` (the unit cell), ``year``,
         ``status``, ``rule`` (code, name, short_name, name_en, code_history, name_history),
         ``adcode``, ``unit_name``, ``detail``.
     rejected
@@ -104,6 +88,9 @@ class JoinReport:
         observed in 2005, 2010, 2015 only is balanced when each unit has those three years).
     absent_units
         Units of the registry's default layer that have no row at all.
+    reading
+        How the file was read (:class:`~spatialinno.yearbook.ReadReport`): format, encoding,
+        separator, header line, placeholder cells, column types.
     """
 
     rows: pd.DataFrame
@@ -112,6 +99,28 @@ class JoinReport:
     missing: pd.DataFrame
     absent_units: pd.DataFrame
     source: str
+    reading: ReadReport | None = None
+
+    @property
+    def placeholders(self) -> pd.DataFrame:
+        """Placeholder cells read as missing: source, line, row, column, value (as in the file)."""
+        return (self.reading or ReadReport(self.source, "dataframe")).placeholders
+
+    @property
+    def encoding(self) -> str | None:
+        """Encoding the text file was decoded with (``None`` for other inputs)."""
+        return self.reading.encoding if self.reading else None
+
+    @property
+    def sep(self) -> str | None:
+        """Separator of the CSV file (``None`` for other inputs)."""
+        return self.reading.sep if self.reading else None
+
+    @property
+    def outside_coverage(self) -> pd.DataFrame:
+        """Rows whose year is outside :data:`REGISTRY_YEARS` (matched without that history)."""
+        y = self.rows["year"]
+        return self.rows[y.notna() & ((y < REGISTRY_YEARS[0]) | (y > REGISTRY_YEARS[1]))]
 
     @property
     def n_input(self) -> int:
@@ -139,6 +148,8 @@ class JoinReport:
         c = self.counts
         lines = [f"Join report for {self.source}: {self.n_input} input rows"]
         lines += [f"  {k:<18} {v}" for k, v in c.items() if v]
+        if self.reading is not None:
+            lines += ["  " + line for line in self.reading.summary().splitlines()]
         lines.append(f"  missing unit-years: {len(self.missing)}; default units absent: "
                      f"{len(self.absent_units)}")
         return "\n".join(lines)
@@ -199,22 +210,21 @@ class Panel:
         return gpd.GeoDataFrame(merged, geometry="geometry", crs=boundaries.crs)
 
 
-def _year_value(v: object) -> int | None:
-    if v is None or (isinstance(v, float) and np.isnan(v)):
-        return None
-    try:
-        f = float(str(v).strip())
-    except ValueError:
-        return None
-    return int(f) if f.is_integer() else None
-
-
 def load_panel(source: str | Path | pd.DataFrame, *, unit: str, time: str = "year",
                province: str | None = None, sheet: str | int | None = None,
                merged: MergePolicy | None = None,
                aggregate: str | Mapping[str, str] | None = None,
-               strict: bool = True, include: tuple[str, ...] | str = ()) -> Panel:
+               strict: bool = True, include: tuple[str, ...] | str = (),
+               header: int | None = None, skiprows: int | Sequence[int] = 0,
+               sep: str | None = None, encoding: str | None = None,
+               numeric: Sequence[str] = (), text: Sequence[str] = (),
+               percent: PercentPolicy = "raise",
+               placeholders: Iterable[str] = PLACEHOLDERS) -> Panel:
     """Read a yearbook panel and join every row to a registry unit, year-aware.
+
+    The steps, each a function below: read the file and parse its numbers
+    (:func:`spatialinno.yearbook.read_yearbook`), check the key columns and years, match each
+    row to a unit, mark duplicates, apply the merge policy, assemble the panel, report.
 
     Parameters
     ----------
@@ -222,11 +232,15 @@ def load_panel(source: str | Path | pd.DataFrame, *, unit: str, time: str = "yea
         Path to a CSV, Excel or Parquet file, or a DataFrame (one row per unit-year).
     unit
         Column holding each row's unit: a 6-digit code or a name (Chinese full or short, earlier
-        names, pinyin or customary English); codes and names may be mixed.
+        names, pinyin or customary English); codes and names may be mixed. Read as text.
     time
-        Column holding the (calendar) year the row describes.
+        Column holding the (calendar) year the row describes: a whole number in
+        :data:`~spatialinno.yearbook.YEAR_RANGE` (``2011``, ``2011.0`` and ``2011年`` are 2011);
+        any other cell is an ``invalid_year`` problem.
     province
         Optional column with the province, used only to disambiguate pinyin names.
+    sheet
+        Sheet name or 0-based index of a workbook (default: the first sheet).
     merged
         Policy for rows of abolished units (莱芜 before 2019, 巢湖 up to 2011 ...):
         ``"aggregate"`` adds them into their successor's row of the same year by the rules in
@@ -239,181 +253,255 @@ def load_panel(source: str | Path | pd.DataFrame, *, unit: str, time: str = "yea
         aggregated without weights; recompute them from aggregated totals where possible).
     strict
         Raise :class:`~spatialinno.errors.JoinError` on any problem (default). With ``False`` the
-        problems are returned in ``report.rejected`` and the rest is joined.
+        problems are returned in ``report.rejected`` and the rest is joined. Cells that are not
+        numbers in numeric columns are errors under both (they concern the file, not the join).
     include
         Unit groups beyond the default prefecture layer that rows may belong to (see
         :func:`spatialinno.cities.registry`); rows of other groups are reported as unmatched.
+    header, skiprows, sep, encoding, numeric, text, percent, placeholders
+        How the file is read, as in :func:`spatialinno.yearbook.read_yearbook`: the 1-based line
+        of the header, title lines to skip, the CSV separator and encoding (detected when not
+        given), columns forced to numbers or text, the percent policy (``"raise"``,
+        ``"points"``, ``"fraction"``) and the cells read as missing.
 
     Returns
     -------
     Panel
         ``.data`` (adcode, year, unit_name, unit_name_en, unit_province, value columns,
-        source_rows) and
-        ``.report`` (:class:`JoinReport`).
+        source_rows) and ``.report`` (:class:`JoinReport`, with ``.placeholders``,
+        ``.encoding`` and ``.reading``).
+
+    Warns
+    -----
+    PlaceholderWarning
+        Placeholder cells were read as missing values (each in ``report.placeholders``).
+    YearCoverageWarning
+        Rows have years outside :data:`REGISTRY_YEARS`.
+    UnbalancedPanelWarning, BoundaryChangeWarning
+        Unit-years are missing; a split unit was aggregated into its successor.
     """
-    if isinstance(source, pd.DataFrame):
-        raw = source.copy()
-        label = "<DataFrame>"
-        line_offset = None
-    else:
-        raw = read_table(source, sheet=sheet, text_columns=(unit,))
-        label = str(source)
-        line_offset = 1  # header on line 1 (spreadsheet rows; CSV lines are counted exactly below)
-    for col, role in ((unit, "unit"), (time, "time")) + (((province, "province"),) if province else ()):
-        if col not in raw.columns:
-            raise DataFileError(f"{label}: no column {col!r} (the {role} column); columns are "
-                                f"{list(map(str, raw.columns))}")
+    _check_merge_options(merged, aggregate)
+    table = _read_panel_source(source, unit=unit, time=time, province=province, sheet=sheet,
+                               header=header, skiprows=skiprows, sep=sep, encoding=encoding,
+                               numeric=numeric, text=text, percent=percent,
+                               placeholders=placeholders)
+    warn_placeholders(table.report, stacklevel=3)
+    raw, label = table.data, table.report.source
+    value_columns = _value_columns(raw, unit, time, province, label)
+    rep = _row_keys(raw, table.report, unit, time)
+    rep = _match_rows(rep, raw[province].astype("string") if province else None, time, merged,
+                      set(cities.registry(include)["adcode"]))
+    duplicates = _mark_duplicates(rep)
+    agg_rules = _apply_merge_policy(rep, merged, aggregate, value_columns, raw, label)
+    _warn_split_units(rep, label, stacklevel=3)
+    _warn_coverage(rep, label, time, stacklevel=3)
+    rep["unit_name"] = rep["adcode"].map(cities.registry("all").set_index("adcode")["name"])
+    rep = rep[["source", "row", "line", "value", "year", "status", "rule", "adcode", "unit_name",
+               "detail"]].reset_index(drop=True)
+    used = rep["status"].isin(_USED_STATUSES).to_numpy()
+    data = _assemble(raw, rep, used, unit, time, province, value_columns, agg_rules)
+    missing, absent = _coverage(data, time)
+    report = JoinReport(rows=rep, rejected=_rejected(raw, rep, used), duplicates=duplicates,
+                        missing=missing, absent_units=absent, source=label, reading=table.report)
+    assert report.counts and sum(report.counts.values()) == len(raw)  # every row counted once
+    _finish(report, strict, time, stacklevel=3)
+    return Panel(data=data, report=report, time=time, value_columns=value_columns)
+
+
+# --------------------------------------------------------------------------------------------
+# Steps of load_panel
+# --------------------------------------------------------------------------------------------
+
+def _check_merge_options(merged: str | None, aggregate: object) -> None:
+    """The merge policy options, checked before any reading."""
+    if merged not in (None, "aggregate", "drop"):
+        raise MergePolicyError(f"merged={merged!r}; expected 'aggregate', 'drop' or None")
+    if merged != "aggregate" and aggregate is not None:
+        raise MergePolicyError("aggregate= is only used with merged='aggregate'")
+
+
+def _read_panel_source(source: str | Path | pd.DataFrame, *, unit: str, time: str,
+                       province: str | None, numeric: Sequence[str], text: Sequence[str],
+                       **options: object) -> YearbookTable:
+    """Read step: the unit, time and province columns as text, the rest by the number policy."""
+    keys = {unit: "unit column", time: "time column"}
+    if province:
+        keys[province] = "province column"
+    numeric = [numeric] if isinstance(numeric, str) else list(numeric)
+    forced = sorted(set(numeric) & set(keys))
+    if forced:
+        raise OptionError(f"numeric= names the key column(s) {forced}; the unit, time and "
+                          "province columns are read as text (years by their own rule)")
+    text = [text] if isinstance(text, str) else list(text)
+    return read_yearbook(source, numeric=numeric, required=keys,
+                         text=list(dict.fromkeys(list(keys) + text)), **options)
+
+
+def _value_columns(raw: pd.DataFrame, unit: str, time: str, province: str | None,
+                   label: str) -> tuple[str, ...]:
+    """Validate step: no input column may take the name of a column the join adds."""
     if "adcode" in raw.columns and unit != "adcode":
         raise DataFileError(f"{label}: a column is named 'adcode' but the unit column is {unit!r}; "
                             "rename it, since the joined panel's key column is 'adcode'")
-    if merged not in (None, "aggregate", "drop"):
-        raise MergePolicyError(f"merged={merged!r}; expected 'aggregate', 'drop' or None")
-
     value_columns = tuple(c for c in raw.columns if c not in (unit, time, province))
     taken = [c for c in value_columns if c in _ADDED_COLUMNS]
     if taken:
         raise DataFileError(f"{label}: column(s) {taken} clash with the columns the join adds "
                             f"({list(_ADDED_COLUMNS)}); rename them in the input")
-    allowed = set(cities.registry(include)["adcode"])
+    return value_columns
+
+
+def _row_keys(raw: pd.DataFrame, reading: ReadReport, unit: str, time: str) -> pd.DataFrame:
+    """Validate step: each row's source, row, physical line, unit cell and parsed year."""
     n = len(raw)
-    row_no = np.arange(1, n + 1)
-    if line_offset is None:
-        lines = pd.array([pd.NA] * n, "Int64")
-    elif Path(label).suffix.lower() in (".csv", ".txt"):
-        lines = pd.array(_csv_record_lines(Path(label), n), "Int64")
-    else:
-        lines = row_no + line_offset
-    rep = pd.DataFrame({
-        "source": label, "row": row_no,
-        "line": lines,
+    lines = [pd.NA] * n if reading.lines is None else list(reading.lines)
+    years = [parse_year(v) for v in raw[time]]
+    return pd.DataFrame({
+        "source": reading.source, "row": np.arange(1, n + 1),
+        "line": pd.array(lines, dtype="Int64"),
         "value": raw[unit].astype("string").to_numpy(),
-        "year": pd.array([_year_value(v) for v in raw[time]], dtype="Int64"),
+        "year": pd.array([y for y, _ in years], dtype="Int64"),
+        "_year_problem": [reason for _, reason in years],
     })
 
-    # Resolve each distinct (value, year, province) once.
-    provs = raw[province].astype("string") if province else pd.Series([None] * n)
-    keys = list(zip(rep["value"].tolist(), rep["year"].tolist(), provs.tolist(), strict=True))
-    cache: dict[tuple, cities.Resolution] = {}
-    status, rule, adcode, detail, relation, alias = [], [], [], [], [], []
-    for (value, year, prov) in keys:
-        if value is None or value is pd.NA or str(value).strip() == "":
-            status.append("unmatched"), rule.append(""), adcode.append(None), relation.append("")
-            alias.append("")
-            detail.append("the unit cell is empty")
-            continue
-        if year is None or year is pd.NA:
-            status.append("invalid_year"), rule.append(""), adcode.append(None), relation.append("")
-            alias.append("")
-            detail.append(f"the {time!r} cell is missing or not a whole number")
-            continue
-        k = (value, int(year), None if prov is pd.NA else prov)
-        if k not in cache:
-            cache[k] = cities.resolve(value, int(year), province=k[2])
-        res = cache[k]
-        st, code = res.status, res.unit
-        if code is not None and code not in allowed:
-            st, code = "unmatched", None
-            det = (f"{res.query} is {cities._describe(res.unit)}, not in the default prefecture "
-                   f"layer; pass include=... to admit its group")
-        else:
-            det = res.detail
-        if st == "merged":
-            st = {"aggregate": "merged_aggregated", "drop": "merged_dropped", None: "merged_unresolved"}[merged]
-            if merged is None:
-                det += "; choose merged='aggregate' (with aggregate=...) or merged='drop'"
-        status.append(st), rule.append(res.rule), adcode.append(code), detail.append(det)
-        relation.append(res.relation), alias.append(res.alias_code)
-    rep["status"] = status
-    rep["rule"] = rule
-    rep["adcode"] = pd.array(adcode, dtype="string")
-    rep["detail"] = detail
 
-    # Duplicates: two or more directly matched rows for one (unit, year).
+def _match_rows(rep: pd.DataFrame, provinces: pd.Series | None, time: str,
+                merged: str | None, allowed: set[str]) -> pd.DataFrame:
+    """Match step: resolve each distinct (value, year, province) once, year-aware."""
+    provs = [None] * len(rep) if provinces is None else provinces.tolist()
+    cache: dict[tuple, cities.Resolution] = {}
+    out = [_match_one(v, y, None if p is pd.NA else p, why, time, merged, allowed, cache)
+           for v, y, p, why in zip(rep["value"], rep["year"], provs, rep["_year_problem"],
+                                   strict=True)]
+    cols = ["status", "rule", "adcode", "detail", "_relation", "_alias"]
+    matched = pd.DataFrame(out, columns=cols, index=rep.index)
+    matched["adcode"] = pd.array(matched["adcode"].tolist(), dtype="string")
+    return pd.concat([rep.drop(columns="_year_problem"), matched], axis=1)
+
+
+def _match_one(value: object, year: object, prov: object, year_problem: str, time: str,
+               merged: str | None, allowed: set[str], cache: dict) -> tuple:
+    """(status, rule, adcode, detail, relation, alias_code) of one row."""
+    if value is None or value is pd.NA or str(value).strip() == "":
+        return "unmatched", "", None, "the unit cell is empty", "", ""
+    if year is None or year is pd.NA:
+        return ("invalid_year", "", None, f"{time!r} cell: {year_problem}; give the calendar "
+                "year as a whole number such as 2015", "", "")
+    key = (value, int(year), prov)
+    if key not in cache:
+        cache[key] = cities.resolve(value, int(year), province=prov)
+    res = cache[key]
+    status, code, detail = res.status, res.unit, res.detail
+    if code is not None and code not in allowed:
+        status, code = "unmatched", None
+        detail = (f"{res.query} is {cities._describe(res.unit)}, not in the default prefecture "
+                  f"layer; pass include=... to admit its group")
+    if status == "merged":
+        status = {"aggregate": "merged_aggregated", "drop": "merged_dropped",
+                  None: "merged_unresolved"}[merged]
+        if merged is None:
+            detail += "; choose merged='aggregate' (with aggregate=...) or merged='drop'"
+    return status, res.rule, code, detail, res.relation, res.alias_code
+
+
+def _mark_duplicates(rep: pd.DataFrame) -> pd.DataFrame:
+    """Duplicates step: two or more rows for one (unit, year) become ``duplicate`` problems.
+
+    Rows of an abolished unit count too: 莱芜市 and 371200 in 2015 are duplicates, never summed
+    twice into the successor. Returns the (adcode, year) pairs with their rows.
+    """
     direct = rep["status"].isin(["matched", "matched_history"])
     dup_mask = pd.Series(False, index=rep.index)
     dup_mask[direct] = rep[direct].duplicated(["adcode", "year"], keep=False)
-    if dup_mask.any():
-        groups = rep[dup_mask].groupby(["adcode", "year"])["row"].apply(lambda s: ", ".join(map(str, s)))
-        for (code, year), rows_txt in groups.items():
-            m = dup_mask & (rep["adcode"] == code) & (rep["year"] == year)
-            rep.loc[m, "detail"] = f"{code} in {year} appears in rows {rows_txt}"
-        rep.loc[dup_mask, "status"] = "duplicate"
-    # Rows of an abolished unit: two rows of the same old unit and year (莱芜市 and 371200 in
-    # 2015) are duplicates too, never summed twice into the successor.
+    for (code, year), g in rep[dup_mask].groupby(["adcode", "year"]):
+        rep.loc[g.index, "detail"] = f"{code} in {year} appears in rows {_rows_text(g['row'])}"
+    rep.loc[dup_mask, "status"] = "duplicate"
     merged_rows = rep["status"].str.startswith("merged_")
-    old = pd.Series(alias, index=rep.index)
     mdup = pd.Series(False, index=rep.index)
-    mdup[merged_rows] = pd.DataFrame({"old": old, "year": rep["year"]})[merged_rows].duplicated(keep=False)
-    if mdup.any():
-        for (code, year), g in rep[mdup].groupby([old[mdup], "year"]):
-            rep.loc[g.index, "detail"] = (f"abolished unit {code} in {year} appears in rows "
-                                          + ", ".join(map(str, g["row"])))
-        rep.loc[mdup, "status"] = "duplicate"
-        dup_mask = dup_mask | mdup
-    duplicates = (rep[dup_mask].groupby(["adcode", "year"], as_index=False)
-                  .agg(rows=("row", lambda s: ", ".join(map(str, s))), n=("row", "size")))
+    mdup[merged_rows] = rep.loc[merged_rows, ["_alias", "year"]].duplicated(keep=False)
+    for (code, year), g in rep[mdup].groupby(["_alias", "year"]):
+        rep.loc[g.index, "detail"] = (f"abolished unit {code} in {year} appears in rows "
+                                      f"{_rows_text(g['row'])}")
+    rep.loc[mdup, "status"] = "duplicate"
+    return (rep[dup_mask | mdup].groupby(["adcode", "year"], as_index=False)
+            .agg(rows=("row", _rows_text), n=("row", "size")))
 
-    # Merged rows need their successor's row in the same year to be aggregated into.
-    agg_rules: dict[str, str] = {}
-    if merged == "aggregate":
-        agg_rules = _aggregate_rules(aggregate, value_columns, raw, label)
-        m = rep["status"] == "merged_aggregated"
-        have = set(zip(rep.loc[direct & ~dup_mask, "adcode"], rep.loc[direct & ~dup_mask, "year"], strict=True))
-        unpaired = m & ~pd.Series([(a, y) in have for a, y in zip(rep["adcode"], rep["year"], strict=True)])
-        rep.loc[unpaired, "detail"] = rep.loc[unpaired, "detail"] + (
-            "; its successor has no row in this year to aggregate into")
-        rep.loc[unpaired, "status"] = "merged_unpaired"
-    elif aggregate is not None:
-        raise MergePolicyError("aggregate= is only used with merged='aggregate'")
 
-    split_rows = rep[(rep["status"] == "merged_aggregated") & (pd.Series(relation) == "split")]
+def _rows_text(rows: pd.Series) -> str:
+    return ", ".join(map(str, rows))
+
+
+def _apply_merge_policy(rep: pd.DataFrame, merged: str | None, aggregate: object,
+                        value_columns: tuple[str, ...], raw: pd.DataFrame,
+                        label: str) -> dict[str, str]:
+    """Merge step: the aggregation rules; merged rows need their successor's row that year."""
+    if merged != "aggregate":
+        return {}
+    rules = _aggregate_rules(aggregate, value_columns, raw, label)
+    own = rep["status"].isin(["matched", "matched_history"])
+    have = set(zip(rep.loc[own, "adcode"], rep.loc[own, "year"], strict=True))
+    unpaired = (rep["status"] == "merged_aggregated") & pd.Series(
+        [(a, y) not in have for a, y in zip(rep["adcode"], rep["year"], strict=True)],
+        index=rep.index)
+    rep.loc[unpaired, "detail"] = rep.loc[unpaired, "detail"] + (
+        "; its successor has no row in this year to aggregate into")
+    rep.loc[unpaired, "status"] = "merged_unpaired"
+    return rules
+
+
+def _warn_split_units(rep: pd.DataFrame, label: str, stacklevel: int) -> None:
+    split_rows = rep[(rep["status"] == "merged_aggregated") & (rep["_relation"] == "split")]
     if len(split_rows):
         warnings.warn(
-            f"{label}: rows {', '.join(map(str, split_rows['row']))} belong to abolished units whose "
-            "territory was split ("
-            + "; ".join(sorted(set(split_rows['value'].astype(str)))) + "); merged='aggregate' adds all "
-            "of each into the successor that received its seat, which overstates that successor. "
-            "Use merged='drop' if this matters", BoundaryChangeWarning, stacklevel=2)
-    rep["unit_name"] = rep["adcode"].map(cities.registry("all").set_index("adcode")["name"])
-    rep = rep[["source", "row", "line", "value", "year", "status", "rule", "adcode", "unit_name", "detail"]]
+            f"{label}: rows {_rows_text(split_rows['row'])} belong to abolished units whose "
+            "territory was split (" + "; ".join(sorted(set(split_rows["value"].astype(str))))
+            + "); merged='aggregate' adds all of each into the successor that received its "
+            "seat, which overstates that successor. Use merged='drop' if this matters",
+            BoundaryChangeWarning, stacklevel=stacklevel)
 
-    used = rep["status"].isin(_USED_STATUSES).to_numpy()
+
+def _warn_coverage(rep: pd.DataFrame, label: str, time: str, stacklevel: int,
+                   limit: int = 8) -> None:
+    """Years outside the registry's code tables: matched, but without that history."""
+    lo, hi = REGISTRY_YEARS
+    y = rep["year"]
+    out = rep[y.notna() & ((y < lo) | (y > hi))]
+    if not len(out):
+        return
+    by_year = [f"{int(year)}: {', '.join(_where_rows(g, limit))}"
+               for year, g in out.groupby("year")]
+    warnings.warn(
+        f"{label}: {len(out)} row(s) have {time} outside {lo}-{hi}, the years the registry's code "
+        f"tables cover ({'; '.join(by_year[:limit])}{' ...' if len(by_year) > limit else ''}). "
+        "They are matched by today's codes and names and the changes known since "
+        f"{lo}, so a unit renamed, merged or re-coded outside those years may be matched "
+        "wrongly; check them (report.outside_coverage) or fix the year if it is a typo",
+        YearCoverageWarning, stacklevel=stacklevel)
+
+
+def _where_rows(rows: pd.DataFrame, limit: int) -> list[str]:
+    items = [f"row {r.row}" if pd.isna(r.line) else f"line {r.line}"
+             for r in rows.head(limit).itertuples()]
+    return items + (["..."] if len(rows) > limit else [])
+
+
+def _rejected(raw: pd.DataFrame, rep: pd.DataFrame, used: np.ndarray) -> pd.DataFrame:
+    """The original columns of every input row not used in the panel, with status and detail."""
     rejected = raw.loc[~used].copy()
     rejected.insert(0, "row", rep.loc[~used, "row"].to_numpy())
     rejected["status"] = rep.loc[~used, "status"].to_numpy()
     rejected["detail"] = rep.loc[~used, "detail"].to_numpy()
-    rejected = rejected.reset_index(drop=True)
+    return rejected.reset_index(drop=True)
 
-    data = _assemble(raw, rep, used, unit, time, province, value_columns, agg_rules)
-    missing, absent = _coverage(data, time)
-    report = JoinReport(rows=rep.reset_index(drop=True), rejected=rejected, duplicates=duplicates,
-                        missing=missing, absent_units=absent, source=label)
-    assert report.counts and sum(report.counts.values()) == n  # every row accounted for once
 
+def _finish(report: JoinReport, strict: bool, time: str, stacklevel: int) -> None:
+    """Report step: raise on problems under ``strict``, warn on an unbalanced panel."""
     if strict and len(report.problems):
         raise JoinError(_problem_message(report), report)
-    if len(missing):
-        warnings.warn(f"{label}: unbalanced panel, {len(missing)} unit-year(s) missing (see "
-                      f"report.missing), e.g. {_preview(missing, time)}", UnbalancedPanelWarning,
-                      stacklevel=2)
-    return Panel(data=data, report=report, time=time, value_columns=value_columns)
-
-
-def _csv_record_lines(path: Path, n: int) -> list[int]:
-    """Physical line on which each data record of a CSV starts (blank lines skipped as pandas
-    does, quoted cells may span lines); falls back to row + 1 if the counts disagree."""
-    import csv
-
-    starts, prev_end = [], 0
-    with path.open("r", encoding="utf-8-sig", newline="") as fh:
-        reader = csv.reader(fh)
-        for record in reader:
-            start = prev_end + 1
-            prev_end = reader.line_num
-            if record and any(cell.strip() for cell in record):
-                starts.append(start)
-    data = starts[1:]  # the first record is the header
-    return data if len(data) == n else [i + 2 for i in range(n)]
+    if len(report.missing):
+        warnings.warn(f"{report.source}: unbalanced panel, {len(report.missing)} unit-year(s) "
+                      f"missing (see report.missing), e.g. {_preview(report.missing, time)}",
+                      UnbalancedPanelWarning, stacklevel=stacklevel)
 
 
 def _aggregate_rules(aggregate: str | Mapping[str, str] | None, value_columns: tuple[str, ...],

@@ -327,7 +327,7 @@ def _read_source(s: _State, where: str, source: str) -> tuple[Any, str]:
 def _step_data(s: _State) -> None:
     from .boundaries import load_boundaries
     from .errors import BoundaryChangeWarning
-    from .panel import load_panel, read_table
+    from .panel import load_panel
 
     a, cfg = s.analysis, s.analysis.section("data")
     s.out.section("Data")
@@ -341,9 +341,9 @@ def _step_data(s: _State) -> None:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", BoundaryChangeWarning)
             s.panel = load_panel(source, unit=cfg["unit"], time=cfg["time"],
-                                 province=cfg.get("province"), sheet=cfg.get("sheet"),
-                                 merged=cfg.get("merged"), aggregate=aggregate,
-                                 strict=cfg.get("strict", True), include=tuple(cfg.get("include", ())))
+                                 province=cfg.get("province"), merged=cfg.get("merged"),
+                                 aggregate=aggregate, strict=cfg.get("strict", True),
+                                 include=tuple(cfg.get("include", ())), **_reading_options(cfg))
         for w in caught:
             s.out.warn(_in_analysis_terms(str(w.message), "data"))
         data = s.panel.data.copy()
@@ -354,6 +354,7 @@ def _step_data(s: _State) -> None:
         if len(hist):
             s.out.table("join_history_matches", hist.reset_index(drop=True),
                         "Rows matched through earlier names or codes, and merged units")
+        _placeholder_table(s, rep.placeholders)
         if len(rep.rejected):
             s.out.table("join_rejected", rep.rejected.reset_index(drop=True),
                         "Rows not joined (strict = false): every one with its line and reason")
@@ -363,8 +364,21 @@ def _step_data(s: _State) -> None:
                          f"{len(s.panel.units)} units, years {s.panel.years[0]}-{s.panel.years[-1]}; "
                          + ", ".join(f"{k} {v}" for k, v in rep.counts.items() if v))
     else:
-        frame = source if isinstance(source, pd.DataFrame) else read_table(source, sheet=cfg.get("sheet"),
-                                                                           text_columns=(cfg["unit"],))
+        if isinstance(source, pd.DataFrame):
+            frame = source
+        else:
+            from .yearbook import read_yearbook, warn_placeholders
+
+            opts = _reading_options(cfg)
+            opts["text"] = tuple(opts.get("text", ())) + (cfg["unit"],)
+            table = read_yearbook(source, **opts)
+            frame = table.data
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                warn_placeholders(table.report)
+            for w in caught:
+                s.out.warn(str(w.message))
+            _placeholder_table(s, table.report.placeholders)
         if frame.empty:
             raise _fail(a, "data.panel", f"{label}: no data rows (only a header?); a panel needs "
                         "one row per unit and period")
@@ -399,6 +413,27 @@ def _step_data(s: _State) -> None:
         bpath = a.resolve(boundaries)
         s.layer = load_boundaries(bpath)
         s.inputs.append({"role": "boundaries", "path": str(bpath), "sha256": _sha256(bpath)})
+
+
+def _placeholder_table(s: _State, cells: pd.DataFrame | None) -> None:
+    if cells is not None and len(cells):
+        s.out.table("data_placeholders", cells.reset_index(drop=True),
+                    "Cells read as missing values (placeholders such as — or …): where, and what "
+                    "they held")
+
+
+def _reading_options(cfg: dict[str, Any]) -> dict[str, Any]:
+    """``[data]`` keys for reading a yearbook file, as keyword arguments of load_panel/read_table."""
+    from .yearbook import PLACEHOLDERS
+
+    opts: dict[str, Any] = {k: cfg[k] for k in ("sheet", "header", "skiprows", "sep", "encoding",
+                                                "percent") if k in cfg}
+    for key in ("numeric", "text"):
+        if key in cfg:
+            opts[key] = tuple(cfg[key])
+    if "placeholders" in cfg:
+        opts["placeholders"] = frozenset(PLACEHOLDERS) | set(cfg["placeholders"])
+    return opts
 
 
 def _derive(s: _State, data: pd.DataFrame, col: str, expr: str) -> pd.Series:

@@ -57,7 +57,7 @@ def test_join_failure_speaks_the_analysis_file_language(tmp_path):
         run(path, tmp_path / "out", quiet=True)
     msg = str(err.value)
     assert "亚特兰蒂斯" in msg and "line 3" in msg
-    assert "strict = false in the [data] table" in msg and "strict=False" not in msg
+    assert "set [data] strict = false" in msg and "strict=False" not in msg
 
 
 def test_unknown_weights_reference_lists_the_declared_ones(tmp_path):

@@ -68,7 +68,7 @@ def test_empty_strings_are_named(capsys, tmp_path, key, value, expected):
 def test_header_only_data_file(capsys, tmp_path):
     path = tiny_project(tmp_path, csv="unit,year,y,x\n")
     code, err = cli(capsys, "run", str(path), "--out", str(tmp_path / "o"))
-    assert code == 2 and "tiny.csv: no data rows" in err and "[data" in err
+    assert code == 2 and "tiny.csv: has a header (line 1" in err and "no data rows" in err and "[data" in err
 
 
 def test_empty_data_file(capsys, tmp_path):
