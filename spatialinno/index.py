@@ -635,8 +635,9 @@ def _parse_spec(indicators: object, *, method: object, weights: object, dimensio
     user_w = _user_weights(weights, cols, blocks, "weights") if scheme == "user" else None
     dim_scheme, dim_user = _dimension_weighting(dims, dimension_weights, scheme)
     _check_names(dims, unit=unit, time=time, name=name)  # type: ignore[arg-type]
-    return _Spec(tuple(cols), dirs, dims, method, scheme, user_w, dim_scheme,  # type: ignore[arg-type]
-                 dim_user, norm, unit, time, name, pooled, shift, interpolate)  # type: ignore[arg-type]
+    return _Spec(tuple(cols), dirs, dims, method, scheme,  # type: ignore[arg-type]
+                 user_w, dim_scheme, dim_user, norm, unit,  # type: ignore[arg-type]
+                 time, name, pooled, shift, interpolate)  # type: ignore[arg-type]
 
 
 def _check_options(*, method: object, pooled: object, shift: object, interpolate: object,
@@ -1070,8 +1071,9 @@ def _missing_error(x: np.ndarray, frame: _Frame, spec: _Spec, n_fillable: int
         head = (f"{len(cells)} missing cell(s) ({unit}, {time}, indicator); drop or fill "
                 "them, or pass interpolate=True for linear interpolation within units:\n")
     err = MissingValueError(head + _format_cells(cells))
-    err.cells = pd.DataFrame({unit: [c[0] for c in cells], time: [c[1] for c in cells],  # type: ignore[attr-defined]
-                              "indicator": [c[2] for c in cells]})
+    cell_df = pd.DataFrame({unit: [c[0] for c in cells], time: [c[1] for c in cells],
+                            "indicator": [c[2] for c in cells]})
+    err.cells = cell_df  # type: ignore[attr-defined]
     return err
 
 
@@ -1345,8 +1347,10 @@ def _weight_table(spec: _Spec, groups: list[tuple[object, np.ndarray]],
     rows: list[dict[str, object]] = []
     exact = spec.aggregation == "linear" or spec.dimensions is None
     for (t, _), g in zip(groups, parts, strict=True):
-        dim_w = ({None: 1.0} if g.dimension_detail is None else
-                 {d: g.dimension_detail[0, k] for k, d in enumerate(spec.dimensions)})  # type: ignore[arg-type]
+        dim_w: dict[str | None, float] = {None: 1.0}
+        if g.dimension_detail is not None:
+            dim_w = {d: g.dimension_detail[0, k]
+                     for k, d in enumerate(spec.dimensions)}  # type: ignore[arg-type]
         for d, members in spec.blocks.items():
             for c in members:
                 det = g.indicator_detail[c]

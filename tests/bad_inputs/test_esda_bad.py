@@ -345,7 +345,8 @@ def test_unknown_names_elsewhere():
 
 
 @pytest.mark.parametrize("call, pattern", [
-    (lambda: ag.members(statuses=["firm"]), r"unknown member status\(es\) \['firm'\]"),  # was: empty
+    # was: an empty frame, silently
+    (lambda: ag.members(statuses=["firm"]), r"unknown member status\(es\) \['firm'\]"),
     (lambda: ag.groups([]), "scopes is empty"),  # was: an empty partition
     (lambda: ag.groups(3), "got 3"),  # was: TypeError
 ])
