@@ -236,14 +236,17 @@ def _label_codes(label_units: Any) -> list[str]:
     return [label_units] if isinstance(label_units, str) else [str(c) for c in label_units]
 
 
-def _check_on_layer(codes: Sequence[str], layer: gpd.GeoDataFrame, what: str) -> None:
-    """Raise when none of ``codes`` is on the layer; warn naming those that are not."""
+def _check_on_layer(codes: Sequence[str], layer: gpd.GeoDataFrame, what: str, *,
+                    known_off: frozenset[str] = frozenset()) -> None:
+    """Raise when none of ``codes`` is on the layer; warn naming those that are not (except
+    ``known_off``: codes known to lie off the layer, documented where they arise)."""
     on_layer = set(layer["adcode"].astype(str))
     off = sorted(set(codes) - on_layer)
     if off and len(off) == len(set(codes)):
         raise PlotError(f"none of the {len(off)} unit code(s) of {what} is on the boundary layer "
                         f"(e.g. {', '.join(off[:5])}); codes are 6-digit strings such as "
                         "'110000' (check the unit column)")
+    off = [c for c in off if c not in known_off]
     if off:
         warnings.warn(f"{len(off)} unit(s) of {what} are not on the boundary layer and are not "
                       f"drawn: {', '.join(off[:20])}" + (" ..." if len(off) > 20 else ""),
@@ -714,6 +717,11 @@ def agglomeration_map(membership: Any = None, *, boundaries: gpd.GeoDataFrame | 
     boundaries
         Layer with an ``adcode`` column (default: the shipped 337-unit layer).
 
+    Members that are not on the layer are not drawn: on the default prefecture-level layer, the
+    registry's county-level members (e.g. 济源 419001, 仙桃 429004) and Hong Kong and Macao.
+    Other codes off the layer (not in the registry either, e.g. a typo) raise a
+    :class:`PlotWarning` naming them, or a :class:`PlotError` when none is on the layer.
+
     The legend lists every default agglomeration of the registry (19) in its order with the
     romanised name and the number of member units on the layer; agglomerations without shipped
     members are marked "no members shipped" (or "members unconfirmed" where the registry lists
@@ -750,7 +758,8 @@ def agglomeration_map(membership: Any = None, *, boundaries: gpd.GeoDataFrame | 
     colour = {s: colours[i % len(colours)] for i, s in enumerate(order)}
     family = _font_family("english", None)
     layer = _layer(boundaries)
-    _check_on_layer(sorted(mem), layer, "the membership")
+    _check_on_layer(sorted(mem), layer, "the membership",
+                    known_off=frozenset(ag._members()["adcode"]))
     codes = layer["adcode"].astype(str).to_numpy()
     first = [min(mem[c], key=order.index) if c in mem else None for c in codes]
     multi = np.array([c in mem and len(mem[c]) > 1 for c in codes])

@@ -323,6 +323,14 @@ def test_agglomeration_map_membership_type():  # was: ValueError from dict()
         plots.agglomeration_map(["jingjinji"])
 
 
+def test_agglomeration_map_codes_off_the_layer():  # was: not drawn, not said
+    mem = {**ag.groups(overlap=list(ag.agglomerations()["scope"])), "999999": "jingjinji"}
+    with pytest.warns(PlotWarning, match=r"1 unit\(s\) of the membership .*: 999999$"):
+        plots.agglomeration_map(mem)
+    with pytest.raises(PlotError, match="none of the 1 unit code"):
+        plots.agglomeration_map({"999999": "jingjinji"})
+
+
 # --------------------------------------------------------------------------- agglomerations
 
 
