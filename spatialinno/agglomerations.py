@@ -29,6 +29,8 @@ units, or ``"yangtze_river_delta_2019_core"``, 27).
 
 from __future__ import annotations
 
+import difflib
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -38,19 +40,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import SpatialinnoError
+from .errors import AgglomerationError, UnknownAgglomerationError
 
 __all__ = ["agglomerations", "members", "membership", "groups", "AgglomerationError",
+           "UnknownAgglomerationError", "STATUSES",
            "FIRM_STATUSES", "decompose_effects", "effects_by_agglomeration",
            "moran_by_agglomeration", "SpilloverDecomposition", "AgglomerationTable", "PARTS",
            "GROUP_PARTS"]
 
 #: Member statuses used by default: everything but ``unconfirmed``.
 FIRM_STATUSES = ("confirmed", "secondary", "derived")
-
-
-class AgglomerationError(SpatialinnoError, ValueError):
-    """Unknown scope, or overlapping memberships where a partition is needed."""
+#: Every member status of the registry.
+STATUSES = (*FIRM_STATUSES, "unconfirmed")
 
 
 def _read(name: str) -> pd.DataFrame:
@@ -85,17 +86,66 @@ def _resolve_scopes(scopes: str | Iterable[str] | None) -> list[str]:
     table = _scopes()
     if scopes is None:
         return table.loc[table["default_scope"] == "true", "scope"].tolist()
+    if not isinstance(scopes, (str, Iterable)) or isinstance(scopes, Mapping):
+        raise AgglomerationError(f"scopes must be a scope name or a list of scope names (see "
+                                 f"agglomerations(alternatives=True)); got {scopes!r}")
     scopes = [scopes] if isinstance(scopes, str) else list(scopes)
-    unknown = [s for s in scopes if s not in set(table["scope"])]
-    if unknown:
-        raise AgglomerationError(f"unknown agglomeration scope(s) {unknown}; known: "
-                                 f"{table['scope'].tolist()}")
+    if not scopes:
+        raise AgglomerationError("scopes is empty; pass None for the 19 default agglomerations")
+    _check_known_scopes(scopes)
+    twice = sorted({s for s in scopes if scopes.count(s) > 1})
+    if twice:
+        raise AgglomerationError(f"scope(s) {twice} listed more than once")
     per_agg = table.set_index("scope").loc[scopes, "agglomeration"]
     twice = per_agg[per_agg.duplicated(keep=False)]
     if len(twice):
         raise AgglomerationError(f"scopes {twice.index.tolist()} are alternative scopes of the same "
                                  f"agglomeration {twice.iloc[0]!r}; choose one")
     return scopes
+
+
+def _check_known_scopes(names: Iterable[object], where: str = "") -> None:
+    """Raise :class:`UnknownAgglomerationError` for names not in the registry, with suggestions."""
+    known = _scopes()["scope"].tolist()
+    unknown = [n for n in names if not isinstance(n, str) or n not in known]
+    if unknown:
+        hints = "; ".join(f"{n!r}: did you mean {_suggest(n)}?" for n in unknown if _suggest(n))
+        raise UnknownAgglomerationError(
+            f"unknown agglomeration scope(s) {unknown}{where}" + (f" ({hints})" if hints else "")
+            + f"; known: {known} (see agglomerations(alternatives=True))")
+
+
+def _name_key(text: str) -> str:
+    return re.sub(r"[\W_]+", "", text.lower())
+
+
+def _suggest(name: object) -> str:
+    """Scopes whose id, Chinese or English name matches ``name`` (exactly or closely)."""
+    if not isinstance(name, str):
+        return ""
+    t = _scopes()
+    key = _name_key(name)
+    exact = [row.scope for row in t.itertuples()
+             if key in (_name_key(row.agglomeration), _name_key(row.name_en))
+             or key in [_name_key(part) for part in row.name_zh.split("/")]]
+    close = difflib.get_close_matches(name.strip().lower(), t["scope"].tolist(), n=3,
+                                      cutoff=0.6)
+    found = list(dict.fromkeys(exact + close))
+    return " or ".join(repr(s) for s in found)
+
+
+def _check_statuses(statuses: object) -> list[str]:
+    if isinstance(statuses, str):
+        statuses = [statuses]
+    if not isinstance(statuses, Iterable):
+        raise AgglomerationError(f"statuses must be a list of member statuses from {STATUSES}; "
+                                 f"got {statuses!r}")
+    statuses = list(statuses)
+    unknown = [x for x in statuses if x not in STATUSES]
+    if unknown or not statuses:
+        raise AgglomerationError(f"unknown member status(es) {unknown}; use some of {STATUSES} "
+                                 f"(default {FIRM_STATUSES})")
+    return statuses
 
 
 def members(scopes: str | Iterable[str] | None = None, *,
@@ -116,6 +166,9 @@ def members(scopes: str | Iterable[str] | None = None, *,
         Keep units of which a plan lists only some counties (default True).
     """
     chosen = _resolve_scopes(scopes)
+    statuses = _check_statuses(statuses)
+    if not isinstance(partial, bool):
+        raise AgglomerationError(f"partial must be True or False; got {partial!r}")
     df = _members()
     df = df[df["scope"].isin(chosen) & df["status"].isin(statuses)]
     if not partial:
@@ -132,6 +185,11 @@ def membership(scopes: str | Iterable[str] | None = None, *,
     an alternative. Units in no agglomeration are absent from the mapping.
     """
     chosen = _resolve_scopes(scopes)
+    if replace is not None and not isinstance(replace, Mapping):
+        raise AgglomerationError(f"replace must be a mapping old scope -> new scope, e.g. "
+                                 "{'yangtze_river_delta': 'yangtze_river_delta_2019'}; got "
+                                 f"{type(replace).__name__}")
+    _check_known_scopes((replace or {}).values(), " in replace")
     for old, new in (replace or {}).items():
         if old not in chosen:
             raise AgglomerationError(f"replace: {old!r} is not among the chosen scopes {chosen}")
@@ -179,6 +237,7 @@ def groups(scopes: str | Iterable[str] | None = None, *,
         out.update({u: overlap[u] for u in multi})
     else:
         order = list(overlap)
+        _check_known_scopes(order, " in the overlap priority list")
         unlisted = sorted({s for ss in multi.values() for s in ss} - set(order))
         if unlisted:
             raise AgglomerationError(f"overlap priority list lacks scope(s) {unlisted} that "
@@ -500,11 +559,22 @@ def moran_by_agglomeration(data: Any, variable: str, w: Any,
     if not isinstance(w, Weights):
         raise AgglomerationError(f"w must be a spatialinno Weights (it is subset per "
                                  f"agglomeration); received {type(w).__name__}")
+    if (isinstance(min_units, bool) or not isinstance(min_units, (int, np.integer))
+            or min_units < 4):
+        raise AgglomerationError(f"min_units must be an integer >= 4 (Moran's randomisation "
+                                 f"variance needs n >= 4); got {min_units!r}")
     if groups is None:
         groups = globals()["groups"]()
+    if not isinstance(groups, Mapping):
+        raise AgglomerationError(f"groups must be a mapping unit code -> agglomeration (e.g. "
+                                 f"agglomerations.groups(overlap=[...])); received "
+                                 f"{type(groups).__name__}")
     frame = getattr(data, "data", data)
     if not isinstance(frame, pd.DataFrame) or unit not in frame.columns:
         raise AgglomerationError(f"data must be a Panel or long DataFrame with a {unit!r} column")
+    if not isinstance(variable, str) or variable not in frame.columns:
+        raise AgglomerationError(f"variable {variable!r} is not a column of the data; available: "
+                                 f"{list(frame.columns)}")
     have = set(frame[unit].astype(str)) & set(w.codes)
     by: dict[str, list[str]] = {}
     for code, g in sorted(groups.items()):

@@ -204,3 +204,59 @@ class PlaceholderWarning(SpatialinnoWarning):
 class YearCoverageWarning(SpatialinnoWarning):
     """Rows have years outside those covered by the registry's code tables (2000-2024): their
     names and codes are matched without knowledge of changes in those years."""
+
+# Index, ESDA and plots: input checks
+#
+# Subclasses of the stage errors above, so that ``except IndexInputError`` / ``except EsdaError``
+# / ``except PlotError`` keep catching them; the ``*OptionError`` classes are also
+# :class:`OptionError`, so one ``except OptionError`` catches a bad option in any stage.
+
+class IndexOptionError(IndexInputError, OptionError):
+    """An option of :func:`~spatialinno.index.build_index` has an invalid value or type
+    (method, weights scheme, pooled, shift, topsis_normalization, unit/time/name, interpolate)."""
+
+
+class IndicatorTypeError(IndexInputError):
+    """An indicator column does not hold real numbers (text such as ``"—"``, numbers stored as
+    text, True/False, complex numbers, dates); the message names the column and the first cells."""
+
+
+class DegenerateWeightingError(IndexInputError):
+    """A weighting scheme is undefined on these data: CRITIC with every pair of indicators
+    perfectly correlated, or entropy with every indicator at maximal entropy (e.g. a ``shift``
+    far larger than the normalised range). The message names the indicators and the block."""
+
+
+class IndexWarning(SpatialinnoWarning):
+    """Legal but suspicious input to an index: an indicator or dimension score that is constant
+    up to rounding, a ``shift`` larger than the normalised range, negative values under vector
+    normalisation."""
+
+
+class EsdaOptionError(EsdaError, OptionError):
+    """An option of an ESDA function has an invalid value or type (variable, years,
+    permutations, alpha, adjust, seed, two_tailed, min_units)."""
+
+
+class ConstantVariableError(EsdaError):
+    """The variable is constant in a year, so the statistic is undefined there (zero variance:
+    Moran's I, Geary's C, LISA), or Getis-Ord G has no pair of non-zero values; names the
+    variable and the years."""
+
+
+class PlotOptionError(PlotError, OptionError):
+    """An option of a plotting function has an invalid value or type (year, k, ncols, cmap,
+    level, alpha, the kind of result passed)."""
+
+
+class PlotWarning(SpatialinnoWarning):
+    """Legal but suspicious input to a figure: units of the data not on the boundary layer (not
+    drawn), fewer distinct values than classes."""
+
+
+class AgglomerationError(SpatialinnoError, ValueError):
+    """Unknown scope, or overlapping memberships where a partition is needed."""
+
+
+class UnknownAgglomerationError(AgglomerationError):
+    """An agglomeration scope name is not in the registry (the message suggests close names)."""

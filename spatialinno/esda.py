@@ -44,13 +44,24 @@ Missing values
     A unit-year with a missing value, or a unit absent in a year, raises
     :class:`~spatialinno.errors.MissingValueError` listing the cells: spatial statistics need
     the complete cross-section of W's units.
+Input checks
+    Options are checked before any work (:class:`~spatialinno.errors.EsdaOptionError`, an
+    :class:`EsdaError`): ``permutations`` 0 or >= 2 (fewer than
+    :data:`MIN_USEFUL_PERMUTATIONS` warn), ``alpha`` in (0, 1), ``years`` a list of years in the
+    data, the variable a numeric column other than the keys, the time column whole years. A
+    variable constant in a year raises :class:`~spatialinno.errors.ConstantVariableError`
+    naming (variable, year): every statistic here divides by its variance. W must have finite,
+    non-negative weights and at least one link. LISA warns when no unit can be significant
+    (``permutations=0``, or ``1/(R+1)`` above the threshold, e.g. Bonferroni over 333 units
+    with 999 permutations).
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -58,19 +69,32 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from .errors import EsdaError, EsdaWarning, MissingValueError
+from .errors import (
+    ConstantVariableError,
+    EsdaError,
+    EsdaOptionError,
+    EsdaWarning,
+    MissingValueError,
+    SpatialinnoError,
+)
 
 __all__ = [
     "moran_by_year", "geary_by_year", "getis_ord_by_year", "bivariate_moran_by_year",
     "residual_moran_by_year", "lisa_by_year", "year_seed", "numpy_global_seed",
     "GlobalResult", "LisaResult", "TransitionResult", "EsdaError", "EsdaWarning",
     "CLUSTERS", "ISLAND", "NOT_SIGNIFICANT", "DEFAULT_SEED", "DEFAULT_PERMUTATIONS",
+    "MIN_USEFUL_PERMUTATIONS", "NEAR_CONSTANT_RTOL",
 ]
 
 #: Default number of permutations for pseudo p-values.
 DEFAULT_PERMUTATIONS = 999
 #: Default user seed (any non-negative integer works).
 DEFAULT_SEED = 20240101
+#: With fewer permutations R, p_sim >= 1 / (R + 1) > 0.05: never significant at 5% (warned).
+MIN_USEFUL_PERMUTATIONS = 19
+#: A variable whose range in a year is at most this fraction of its magnitude (but not 0) is
+#: constant up to rounding: its statistic rests on rounding noise (warned).
+NEAR_CONSTANT_RTOL = 1e-10
 #: Label of a unit whose local statistic is not significant.
 NOT_SIGNIFICANT = "not significant"
 #: Label of an island (no neighbour): its local statistic is undefined.
@@ -94,8 +118,7 @@ def year_seed(seed: int, year: int, statistic: str) -> int:
     ``SeedSequence([seed, year, code(statistic)]).generate_state(1)[0]``: a 32-bit integer that
     depends on nothing else, so results per year do not depend on which other years are run.
     """
-    if not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise EsdaError(f"seed must be a non-negative integer; got {seed!r}")
+    _check_seed(seed)
     ss = np.random.SeedSequence([int(seed), int(year), _STAT_CODE[statistic]])
     return int(ss.generate_state(1, dtype=np.uint32)[0])
 
@@ -200,6 +223,7 @@ def _align(w: Any, units: Sequence[str]) -> _W:
                         "subset both explicitly (Weights.subset)")
     m = sp.csr_array(m)
     m.eliminate_zeros()
+    _check_w_values(m, codes, name)
     if tuple(codes) != tuple(units):
         pos = {c: i for i, c in enumerate(codes)}
         perm = np.fromiter((pos[u] for u in units), dtype=np.int64, count=len(units))
@@ -211,6 +235,20 @@ def _align(w: Any, units: Sequence[str]) -> _W:
         if nz.any() and np.allclose(rs[nz], 1.0, rtol=0, atol=1e-12):
             transform = "row"
     return _W(tuple(units), m, name, transform)
+
+
+def _check_w_values(m: sp.csr_array, codes: Sequence[str], name: str) -> None:
+    """Weights must be finite and non-negative, and W must have at least one link."""
+    rows = np.repeat(np.arange(m.shape[0]), np.diff(m.indptr))
+    for bad, what in ((~np.isfinite(m.data), "missing or infinite"), (m.data < 0, "negative")):
+        if bad.any():
+            units = sorted({codes[i] for i in rows[bad]})
+            raise EsdaError(f"W '{name}' has {int(bad.sum())} {what} weight(s), in the rows of "
+                            f"unit(s) {_listing(units)}; spatial weights must be finite and >= 0")
+    if m.nnz == 0:
+        raise EsdaError(f"W '{name}' has no links: all {m.shape[0]} units are islands, so every "
+                        "spatial lag is 0 and the statistics are undefined; build W with "
+                        "neighbours (e.g. Weights.knn(k=...) or islands='connect')")
 
 
 def _dups(values: Sequence[str]) -> set[str]:
@@ -233,26 +271,19 @@ def _cross_sections(data: Any, variables: Sequence[str], w: Any, *, unit: str, t
                     years: Sequence[int] | None) -> tuple[_W, list[int], dict[int, np.ndarray]]:
     """W aligned to the units (sorted codes) and one complete (n, k) array per selected year."""
     frame = _long_frame(data)
-    for col in (unit, time, *variables):
-        if col not in frame.columns:
-            raise EsdaError(f"column {col!r} not found; available: {_listing(list(frame.columns))}")
-    codes = frame[unit].astype(str)
-    dup = frame.assign(_u=codes).duplicated(["_u", time])
+    _check_columns(frame, variables, unit, time)
+    codes = _unit_codes(frame[unit], unit)
+    tyears = _integer_years(frame[time], time)
+    dup = pd.DataFrame({"u": codes, "t": tyears}).duplicated().to_numpy()
     if dup.any():
         raise EsdaError(f"{int(dup.sum())} duplicated (unit, year) rows, e.g. "
-                        f"{_listing(list(zip(codes[dup], frame.loc[dup, time], strict=True))[:5])}")
-    all_years = sorted(int(y) for y in frame[time].unique())
-    if years is None:
-        sel = all_years
-    else:
-        sel = [int(y) for y in years]
-        unknown = sorted(set(sel) - set(all_years))
-        if unknown:
-            raise EsdaError(f"years {_listing(unknown)} not in the data (which has "
-                            f"{all_years[0]}-{all_years[-1]})" if all_years else "no years")
+                        f"{_listing(list(zip(codes[dup], tyears[dup].tolist(), strict=True))[:5])}"
+                        "; keep one row per unit and year")
+    all_years = sorted({int(y) for y in tyears})
+    sel = _select_years(years, all_years)
     units = sorted(set(codes))
     wa = _align(w, units)
-    values = frame.assign(**{unit: codes}).set_index([unit, time])[list(variables)]
+    values = frame.assign(**{unit: codes, time: tyears}).set_index([unit, time])[list(variables)]
     out: dict[int, np.ndarray] = {}
     bad: list[str] = []
     for year in sel:
@@ -270,11 +301,210 @@ def _cross_sections(data: Any, variables: Sequence[str], w: Any, *, unit: str, t
     return wa, sel, out
 
 
-def _check_permutations(permutations: int) -> int:
-    if not isinstance(permutations, (int, np.integer)) or permutations < 0:
-        raise EsdaError(f"permutations must be a non-negative integer (0 = no permutation "
-                        f"inference); got {permutations!r}")
+# --------------------------------------------------------------------------- input checks
+
+
+def _check_options(*, permutations: Any, seed: Any, alpha: Any = 0.05, adjust: Any = None,
+                   two_tailed: Any = True, warn_few: bool = True) -> int:
+    """The options every ESDA function shares; returns ``permutations`` as an int.
+
+    ``warn_few``: warn when p_sim cannot reach 5% (LISA checks against its own alpha instead).
+    """
+    _check_seed(seed)
+    if not isinstance(two_tailed, (bool, np.bool_)):
+        raise EsdaOptionError(f"two_tailed must be True or False; got {two_tailed!r}")
+    if (isinstance(alpha, (bool, np.bool_)) or not isinstance(alpha, (int, float, np.number))
+            or not 0 < alpha < 1):
+        raise EsdaOptionError(f"alpha must be in (0, 1), e.g. 0.05; got {alpha!r}")
+    if not (adjust is None or (isinstance(adjust, str) and adjust in ("fdr", "bonferroni"))):
+        raise EsdaOptionError(f"adjust must be None, 'fdr' or 'bonferroni'; got {adjust!r}")
+    return _check_permutations(permutations, warn_few)
+
+
+def _check_seed(seed: Any) -> None:
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise EsdaOptionError(f"seed must be a non-negative integer; got {seed!r}")
+
+
+def _check_permutations(permutations: Any, warn_few: bool = True) -> int:
+    if (isinstance(permutations, (bool, np.bool_))
+            or not isinstance(permutations, (int, np.integer)) or permutations < 0):
+        raise EsdaOptionError(f"permutations must be a non-negative integer (0 = no permutation "
+                              f"inference); got {permutations!r}")
+    if permutations == 1:
+        raise EsdaOptionError("permutations=1 gives a permutation distribution of one value (no "
+                              "spread, so z_sim is undefined); use 0 (no permutation inference) "
+                              f"or at least {MIN_USEFUL_PERMUTATIONS} (999 is usual)")
+    if warn_few and 0 < permutations < MIN_USEFUL_PERMUTATIONS:
+        warnings.warn(f"permutations={permutations}: the smallest pseudo p-value is 1/(R+1) = "
+                      f"{1 / (permutations + 1):.3g} > 0.05, so p_sim is never significant at 5%; "
+                      "use 999", EsdaWarning, stacklevel=4)
     return int(permutations)
+
+
+def _check_columns(frame: pd.DataFrame, variables: Sequence[str], unit: str, time: str) -> None:
+    """Variables are named columns other than the keys, present once, and numeric."""
+    if unit == time:
+        raise EsdaOptionError(f"unit and time name the same column {unit!r}")
+    for v in variables:
+        if not isinstance(v, str):
+            raise EsdaOptionError(f"a variable must be a column name (str); got {v!r}")
+        if v in (unit, time):
+            raise EsdaOptionError(f"variable {v!r} is the {'unit' if v == unit else 'time'} "
+                                  "column; pass the column to analyse")
+    for col in (unit, time, *variables):
+        if col not in frame.columns:
+            raise EsdaError(f"column {col!r} not found; available: {_listing(list(frame.columns))}")
+        if int((frame.columns == col).sum()) > 1:
+            raise EsdaError(f"column {col!r} appears more than once in the data; rename or drop "
+                            "the copies")
+    if len(frame) == 0:
+        raise EsdaError("the data have no rows")
+    for v in dict.fromkeys(variables):
+        _check_numeric(frame[v], v)
+
+
+def _check_numeric(s: pd.Series, name: str) -> None:
+    if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_complex_dtype(s):
+        return
+    text = s[s.notna() & pd.to_numeric(s, errors="coerce").isna()] if (
+        pd.api.types.is_object_dtype(s) or pd.api.types.is_string_dtype(s)) else s.iloc[:0]
+    eg = f", e.g. {_listing(list(dict.fromkeys(text.astype(str)))[:3])}" if len(text) else ""
+    raise EsdaError(f"variable {name!r} is not numeric (dtype {s.dtype}{eg}); convert it with "
+                    f"pandas.to_numeric(data[{name!r}], errors='coerce') and fill or drop the "
+                    "cells that become missing")
+
+
+def _unit_codes(s: pd.Series, unit: str) -> np.ndarray:
+    missing = s.isna().to_numpy()
+    if missing.any():
+        raise EsdaError(f"{int(missing.sum())} row(s) have no unit code in {unit!r} (row "
+                        f"positions {_listing(np.flatnonzero(missing).tolist(), 10)}); drop or "
+                        "fix them")
+    return s.astype(str).to_numpy()
+
+
+def _integer_years(s: pd.Series, col: str, error: type[SpatialinnoError] = EsdaError
+                   ) -> np.ndarray:
+    """The time column as integer years; text, missing or fractional values raise ``error``."""
+    if (not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)
+            or pd.api.types.is_complex_dtype(s)):
+        eg = _listing(list(dict.fromkeys(s.astype(str)))[:3])
+        raise error(f"time column {col!r} must hold years as integers; it has dtype {s.dtype} "
+                    f"(e.g. {eg}); convert it, e.g. data[{col!r}] = data[{col!r}].astype(int)")
+    v = s.to_numpy(dtype=float, na_value=np.nan)
+    bad = ~np.isfinite(v) | (v != np.round(v))
+    if bad.any():
+        pos = np.flatnonzero(bad)[:5]
+        raise error(f"time column {col!r} must hold whole years; {int(bad.sum())} row(s) do not "
+                    f"(row positions {pos.tolist()}: {s.iloc[pos].tolist()}); drop or fix them")
+    return v.astype(np.int64)
+
+
+def _as_year(y: Any) -> int:
+    """One year given by the user (int, whole float or digit string) as an int."""
+    if isinstance(y, (bool, np.bool_)):
+        raise ValueError(y)
+    if isinstance(y, (int, np.integer)):
+        return int(y)
+    if isinstance(y, (float, np.floating)) and float(y).is_integer():
+        return int(y)
+    if isinstance(y, str) and y.strip().lstrip("-").isdigit():
+        return int(y)
+    raise ValueError(y)
+
+
+def _years_arg(years: Any, error: type[SpatialinnoError] = EsdaOptionError) -> list[int]:
+    """A user's list of years: each a year, none twice, at least one."""
+    if isinstance(years, (str, bytes)) or not isinstance(years, Iterable):
+        raise error(f"years must be a list of years, e.g. years=[2015]; got {years!r}")
+    out = []
+    for y in years:
+        try:
+            out.append(_as_year(y))
+        except ValueError:
+            raise error(f"years: {y!r} is not a year (an integer such as 2015)") from None
+    if not out:
+        raise error("years is empty; pass years=None for every year of the data")
+    twice = sorted(_dups([str(y) for y in out]))
+    if twice:
+        raise error(f"years lists {_listing(twice)} more than once")
+    return out
+
+
+def _span(years: Sequence[int]) -> str:
+    """'2011-2022' for consecutive years, else the list."""
+    if years and list(years) == list(range(years[0], years[-1] + 1)):
+        return f"{years[0]}-{years[-1]}"
+    return _listing(list(years))
+
+
+def _select_years(years: Any, all_years: list[int]) -> list[int]:
+    if years is None:
+        return all_years
+    sel = _years_arg(years)
+    unknown = sorted(set(sel) - set(all_years))
+    if unknown:
+        raise EsdaError(f"years {_listing(unknown)} not in the data (which has "
+                        f"{_span(all_years)})")
+    return sel
+
+
+def _check_variation(xs: dict[int, np.ndarray], variables: Sequence[str], statistic: str,
+                     stacklevel: int = 3) -> None:
+    """Raise where a variable is constant in a year (zero variance); warn where it is constant
+    up to rounding."""
+    flat: list[tuple[str, int, float]] = []
+    near: list[tuple[str, int]] = []
+    for year, arr in xs.items():
+        lo, hi = arr.min(axis=0), arr.max(axis=0)
+        for j, v in enumerate(variables):
+            if hi[j] == lo[j]:
+                flat.append((v, year, float(lo[j])))
+            elif hi[j] - lo[j] <= NEAR_CONSTANT_RTOL * max(abs(lo[j]), abs(hi[j])):
+                near.append((v, year))
+    if flat:
+        keep = [y for y in xs if y not in {f[1] for f in flat}]
+        hint = f"years={keep}" if keep else "another variable"
+        raise ConstantVariableError(f"{statistic} is undefined where the variable is constant "
+                                    f"(zero variance): (variable, year, value) {flat}; leave "
+                                    f"those years out (e.g. {hint}) or check the data")
+    if near:
+        warnings.warn(f"{statistic}: variable constant up to rounding (range <= "
+                      f"{NEAR_CONSTANT_RTOL:g} x its magnitude) in (variable, year) {near}; the "
+                      "statistic rests on rounding noise there", EsdaWarning,
+                      stacklevel=stacklevel)
+
+
+def _check_getis(xs: dict[int, np.ndarray], variable: str) -> None:
+    """G needs y >= 0, variation (else Var[G] = 0) and two non-zero values (else 0/0)."""
+    for year in xs:
+        if np.any(xs[year] < 0):
+            raise EsdaError(f"Getis-Ord G needs a non-negative variable; {variable!r} has "
+                            f"{int(np.sum(xs[year] < 0))} negative value(s) in {year}")
+    few = [y for y, arr in xs.items() if int(np.count_nonzero(arr)) < 2]
+    if few:
+        raise ConstantVariableError(f"Getis-Ord G is undefined (0/0) where {variable!r} has "
+                                    f"fewer than 2 non-zero values: year(s) {_listing(few)}; "
+                                    "leave them out with years=[...]")
+    _check_variation(xs, [variable], "Getis-Ord G", stacklevel=4)
+
+
+def _check_lisa_power(permutations: int, alpha: float, adjust: str | None, m: int) -> None:
+    """Warn when no unit can be significant (no permutations, or 1/(R+1) above the threshold)."""
+    if permutations == 0:
+        warnings.warn("lisa_by_year with permutations=0: there are no pseudo p-values, so every "
+                      "unit is labelled 'not significant' and the cluster map is empty; use "
+                      "permutations=999", EsdaWarning, stacklevel=3)
+        return
+    threshold = alpha / max(m, 1) if adjust == "bonferroni" else alpha
+    if 1 / (permutations + 1) > threshold:
+        need = math.ceil(1 / threshold) - 1
+        warnings.warn(f"no unit can be significant: the smallest pseudo p-value with "
+                      f"{permutations} permutations is 1/(R+1) = {1 / (permutations + 1):.3g}, "
+                      f"above the threshold {threshold:.3g} (alpha {alpha}"
+                      + (f" / {m} units, Bonferroni" if adjust == "bonferroni" else "")
+                      + f"); use at least permutations={need}", EsdaWarning, stacklevel=3)
 
 
 def _check_row(wa: _W, what: str) -> None:
@@ -430,8 +660,9 @@ def moran_by_year(data: Any, variable: str, w: Any, *, years: Sequence[int] | No
     >>> moran_by_year(si.demo_panel(), "rd_expenditure", w).summary()  # doctest: +SKIP
     """
     import esda
-    permutations = _check_permutations(permutations)
+    permutations = _check_options(permutations=permutations, seed=seed, two_tailed=two_tailed)
     wa, sel, xs = _cross_sections(data, [variable], w, unit=unit, time=time, years=years)
+    _check_variation(xs, [variable], "Moran's I")
     _check_row(wa, "moran_by_year")
     rows, sims = [], {}
     for year in sel:
@@ -463,8 +694,9 @@ def geary_by_year(data: Any, variable: str, w: Any, *, years: Sequence[int] | No
     *The Incorporated Statistician* 5(3), doi:10.2307/2986645.
     """
     import esda
-    permutations = _check_permutations(permutations)
+    permutations = _check_options(permutations=permutations, seed=seed)
     wa, sel, xs = _cross_sections(data, [variable], w, unit=unit, time=time, years=years)
+    _check_variation(xs, [variable], "Geary's C")
     rows, sims = [], {}
     for year in sel:
         with numpy_global_seed(year_seed(seed, year, "geary")):
@@ -495,13 +727,10 @@ def getis_ord_by_year(data: Any, variable: str, w: Any, *, years: Sequence[int] 
     variable, G, EG, VG, z_norm, p_norm, EI_sim, seI_sim, z_sim, p_sim, ..., n``.
     """
     import esda
-    permutations = _check_permutations(permutations)
+    permutations = _check_options(permutations=permutations, seed=seed)
     wa, sel, xs = _cross_sections(data, [variable], w, unit=unit, time=time, years=years)
     wb = wa.binary()
-    for year in sel:
-        if np.any(xs[year] < 0):
-            raise EsdaError(f"Getis-Ord G needs a non-negative variable; {variable!r} has "
-                            f"{int(np.sum(xs[year] < 0))} negative value(s) in {year}")
+    _check_getis(xs, variable)
     rows, sims = [], {}
     for year in sel:
         with numpy_global_seed(year_seed(seed, year, "getis_ord_g")):
@@ -533,8 +762,9 @@ def bivariate_moran_by_year(data: Any, x: str, y: str, w: Any, *,
     doi:10.1111/j.1538-4632.1985.tb00849.x.
     """
     import esda
-    permutations = _check_permutations(permutations)
+    permutations = _check_options(permutations=permutations, seed=seed)
     wa, sel, xs = _cross_sections(data, [x, y], w, unit=unit, time=time, years=years)
+    _check_variation(xs, [x, y], "bivariate Moran's I")
     _check_row(wa, "bivariate_moran_by_year")
     rows, sims = [], {}
     for year in sel:
@@ -571,19 +801,34 @@ def residual_moran_by_year(residuals: pd.Series | pd.DataFrame, w: Any, *,
                             f"{residuals.index.nlevels} level(s)")
         frame = residuals.rename("residual").reset_index()
         frame.columns = [unit, time, "residual"]
-        col = "residual"
+    elif isinstance(residuals, pd.DataFrame):
+        frame = _residual_frame(residuals, column, unit, time)
     else:
-        frame = residuals
-        if column is None:
-            num = [c for c in frame.select_dtypes("number").columns if c not in (unit, time)]
-            if len(num) != 1:
-                raise EsdaError(f"pass column=: residuals has {len(num)} numeric columns besides "
-                                f"{unit!r}/{time!r}: {_listing(num)}")
-            column = num[0]
-        frame = frame.rename(columns={column: "residual"})
-        col = "residual"
-    return moran_by_year(frame, col, w, permutations=permutations, seed=seed, unit=unit,
+        raise EsdaError("residuals must be a Series indexed by (unit, time) or a long DataFrame "
+                        f"with {unit!r}, {time!r} and the residual column; got "
+                        f"{type(residuals).__name__}")
+    return moran_by_year(frame, "residual", w, permutations=permutations, seed=seed, unit=unit,
                          time=time, note=note)
+
+
+def _residual_frame(residuals: pd.DataFrame, column: str | None, unit: str, time: str
+                    ) -> pd.DataFrame:
+    """(unit, time, residual) from a long DataFrame; ``column`` defaults to the only numeric one."""
+    for col in (unit, time):
+        if col not in residuals.columns:
+            raise EsdaError(f"column {col!r} not found in residuals; available: "
+                            f"{_listing(list(residuals.columns))}")
+    if column is None:
+        num = [c for c in residuals.select_dtypes("number").columns if c not in (unit, time)]
+        if len(num) != 1:
+            raise EsdaError(f"pass column=: residuals has {len(num)} numeric columns besides "
+                            f"{unit!r}/{time!r}: {_listing(num)}")
+        column = num[0]
+    elif column not in residuals.columns:
+        raise EsdaError(f"column {column!r} not found in residuals; available: "
+                        f"{_listing(list(residuals.columns))}")
+    return pd.DataFrame({unit: residuals[unit].to_numpy(), time: residuals[time].to_numpy(),
+                         "residual": residuals[column].to_numpy()})
 
 
 # --------------------------------------------------------------------------- LISA
@@ -742,7 +987,7 @@ class LisaResult:
         ``(years[k], years[k+1])``. All six types are rows and columns (islands included, so
         nothing is left out: they stay on the diagonal); counts pooled over pairs.
         """
-        ys = self.years if years is None else sorted(int(y) for y in years)
+        ys = self.years if years is None else sorted(_years_arg(years))
         unknown = sorted(set(ys) - set(self.years))
         if unknown:
             raise EsdaError(f"years {_listing(unknown)} are not in this LISA result "
@@ -816,13 +1061,12 @@ def lisa_by_year(data: Any, variable: str, w: Any, *, years: Sequence[int] | Non
     Islands: see the module notes (undefined, never a cluster).
     """
     import esda
-    permutations = _check_permutations(permutations)
-    if not 0 < alpha < 1:
-        raise EsdaError(f"alpha must be in (0, 1); got {alpha!r}")
-    if adjust not in (None, "fdr", "bonferroni"):
-        raise EsdaError(f"adjust must be None, 'fdr' or 'bonferroni'; got {adjust!r}")
+    permutations = _check_options(permutations=permutations, seed=seed, alpha=alpha,
+                                  adjust=adjust, warn_few=False)
     wa, sel, xs = _cross_sections(data, [variable], w, unit=unit, time=time, years=years)
+    _check_variation(xs, [variable], "local Moran's I (LISA)")
     _check_row(wa, "lisa_by_year")
+    _check_lisa_power(permutations, alpha, adjust, int((~wa.island_mask).sum()))
     island = wa.island_mask
     valid = ~island
     frames, thresholds = [], {}

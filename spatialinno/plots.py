@@ -25,14 +25,15 @@ from __future__ import annotations
 import functools
 import io
 import textwrap
-from collections.abc import Sequence
+import warnings
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from .errors import PlotError, FontNotFoundError
+from .errors import FontNotFoundError, PlotError, PlotOptionError, PlotWarning
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
@@ -44,8 +45,8 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "choropleth", "choropleth_small_multiples", "lisa_cluster_map", "lisa_small_multiples",
     "moran_scatter", "moran_timeseries", "save_figure", "figure_bytes", "find_cjk_font",
-    "FontNotFoundError", "PlotError", "LISA_COLOURS", "CJK_FONT_CANDIDATES", "DPI",
-    "agglomeration_map",
+    "FontNotFoundError", "PlotError", "PlotOptionError", "PlotWarning", "LISA_COLOURS",
+    "CJK_FONT_CANDIDATES", "DPI", "agglomeration_map",
 ]
 
 Labels = Literal["english", "chinese", "code"]
@@ -185,6 +186,73 @@ def figure_bytes(fig: Figure, fmt: str = "png", *, dpi: int = DPI) -> bytes:
     return buf.getvalue()
 
 
+# --------------------------------------------------------------------------- input checks
+
+_SCHEMES = ("quantiles", "natural_breaks", "equal_interval")
+
+
+def _check_options(*, scheme: Any = "quantiles", k: Any = 5, cmap: Any = "YlOrRd",
+                   ncols: Any = 1, level: Any = 0.95, alpha: Any = 0.05) -> None:
+    """Options of the figure functions, checked before any drawing (defaults pass)."""
+    if scheme not in _SCHEMES:
+        raise PlotOptionError(f"scheme must be 'quantiles', 'natural_breaks' or 'equal_interval'; "
+                              f"got {scheme!r}")
+    for what, v, lo in (("k", k, 2), ("ncols", ncols, 1)):
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < lo:
+            raise PlotOptionError(f"{what} must be an integer >= {lo}; got {v!r}")
+    from matplotlib import colormaps
+    if not isinstance(cmap, str) or cmap not in colormaps:
+        raise PlotOptionError(f"cmap {cmap!r} is not a matplotlib colormap (e.g. 'YlOrRd', "
+                              "'viridis', 'Blues'; see matplotlib.colormaps)")
+    for what, v in (("level", level), ("alpha", alpha)):
+        if (isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.number))
+                or not 0 < v < 1):
+            raise PlotOptionError(f"{what} must be a number in (0, 1); got {v!r}")
+
+
+def _as_plot_year(year: Any) -> int:
+    from .esda import _as_year
+    try:
+        return _as_year(year)
+    except ValueError:
+        raise PlotOptionError(f"year must be a year (an integer such as 2015); got {year!r}"
+                              ) from None
+
+
+def _plot_years(years: Any) -> list[int]:
+    from .esda import _years_arg
+    return _years_arg(years, PlotOptionError)
+
+
+def _check_result(obj: Any, kind: str, producer: str) -> None:
+    """``obj`` must be the result type (``LisaResult``/``GlobalResult``) a figure draws."""
+    from . import esda
+    if not isinstance(obj, getattr(esda, kind)):
+        raise PlotOptionError(f"expected a {kind} (from spatialinno.esda.{producer}); got "
+                              f"{type(obj).__name__}")
+
+
+def _label_codes(label_units: Any) -> list[str]:
+    return [label_units] if isinstance(label_units, str) else [str(c) for c in label_units]
+
+
+def _check_on_layer(codes: Sequence[str], layer: gpd.GeoDataFrame, what: str, *,
+                    known_off: frozenset[str] = frozenset()) -> None:
+    """Raise when none of ``codes`` is on the layer; warn naming those that are not (except
+    ``known_off``: codes known to lie off the layer, documented where they arise)."""
+    on_layer = set(layer["adcode"].astype(str))
+    off = sorted(set(codes) - on_layer)
+    if off and len(off) == len(set(codes)):
+        raise PlotError(f"none of the {len(off)} unit code(s) of {what} is on the boundary layer "
+                        f"(e.g. {', '.join(off[:5])}); codes are 6-digit strings such as "
+                        "'110000' (check the unit column)")
+    off = [c for c in off if c not in known_off]
+    if off:
+        warnings.warn(f"{len(off)} unit(s) of {what} are not on the boundary layer and are not "
+                      f"drawn: {', '.join(off[:20])}" + (" ..." if len(off) > 20 else ""),
+                      PlotWarning, stacklevel=3)
+
+
 # --------------------------------------------------------------------------- layers and data
 
 
@@ -215,46 +283,64 @@ def _cross_section(data: Any, variable: str, year: int | None, unit: str, time: 
                    ) -> pd.Series:
     """Values of one year, indexed by code."""
     if isinstance(data, pd.Series):
+        _check_numeric(data, str(data.name or variable))
         s = data.copy()
         s.index = s.index.astype(str)
         return s.astype(float)
     frame = getattr(data, "data", data)
-    if not isinstance(frame, pd.DataFrame) or variable not in frame.columns:
+    if not isinstance(frame, pd.DataFrame):
         raise PlotError(f"data must be a Panel, a long DataFrame with column {variable!r}, or a "
-                        "Series indexed by code")
+                        f"Series indexed by code; got {type(data).__name__}")
+    for col in (variable, unit):
+        if col not in frame.columns:
+            raise PlotError(f"column {col!r} not found in the data; available: "
+                            f"{', '.join(map(str, frame.columns))}")
+    _check_numeric(frame[variable], variable)
     if time in frame.columns:
-        years = sorted(int(y) for y in frame[time].unique())
+        from .esda import _integer_years, _span
+        tyears = _integer_years(frame[time], time, PlotError)
+        years = sorted({int(y) for y in tyears})
         if year is None:
             if len(years) != 1:
                 raise PlotError(f"pass year=: the data have {len(years)} years "
-                                f"({years[0]}-{years[-1]})")
+                                f"({_span(years)})")
             year = years[0]
-        if int(year) not in years:
-            raise PlotError(f"year {year} not in the data ({years[0]}-{years[-1]})")
-        frame = frame[frame[time] == int(year)]
+        year = _as_plot_year(year)
+        if year not in years:
+            raise PlotError(f"year {year} not in the data ({_span(years)})")
+        frame = frame[tyears == year]
     s = pd.Series(frame[variable].to_numpy(dtype=float), index=frame[unit].astype(str).to_numpy())
     if s.index.has_duplicates:
-        raise PlotError(f"several rows per unit for year {year}; pass one cross-section")
+        raise PlotError(f"several rows per unit for year {year} (e.g. "
+                        f"{', '.join(s.index[s.index.duplicated()][:5])}); pass one cross-section")
     return s
 
 
-def _classify(values: np.ndarray, scheme: str, k: int) -> Any:
-    import warnings
+def _check_numeric(s: pd.Series, name: str) -> None:
+    if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_complex_dtype(s):
+        return
+    raise PlotError(f"variable {name!r} is not numeric (dtype {s.dtype}); convert it with "
+                    f"pandas.to_numeric(..., errors='coerce') first")
 
+
+def _classify(values: np.ndarray, scheme: str, k: int, what: str = "the variable") -> Any:
     import mapclassify
+    _check_options(scheme=scheme, k=k)
     finite = values[np.isfinite(values)]
     if finite.size == 0:
-        raise PlotError("no finite value to classify")
-    if scheme == "quantiles":
-        return mapclassify.Quantiles(finite, k=k)
-    if scheme == "natural_breaks":
-        with warnings.catch_warnings():  # "Numba not installed": only a speed notice
-            warnings.simplefilter("ignore", UserWarning)
+        raise PlotError(f"no finite value of {what} on the boundary layer to classify (all "
+                        "missing, or no unit code matches the layer)")
+    n_distinct = len(np.unique(finite))
+    if n_distinct < k:
+        warnings.warn(f"{what} has {n_distinct} distinct value(s), fewer than k={k} classes: "
+                      "some classes are empty or merged", PlotWarning, stacklevel=3)
+    with warnings.catch_warnings():  # "Numba not installed" (a speed notice), and mapclassify's
+        warnings.simplefilter("ignore", UserWarning)  # own too-few-values notice (warned above)
+        if scheme == "quantiles":
+            return mapclassify.Quantiles(finite, k=k)
+        if scheme == "natural_breaks":
             return mapclassify.FisherJenks(finite, k=k)
-    if scheme == "equal_interval":
         return mapclassify.EqualInterval(finite, k=k)
-    raise PlotError(f"scheme must be 'quantiles', 'natural_breaks' or 'equal_interval'; got "
-                    f"{scheme!r}")
 
 
 def _note(fig: Figure, note: str | None) -> None:
@@ -329,17 +415,20 @@ def choropleth(data: Any, variable: str, *, year: int | None = None,
     layer without a value are hatched grey ("no data", counted in the legend). ``label_units``:
     codes to label on the map (names per ``labels``). The legend shows class bounds and counts.
     """
+    _check_options(scheme=scheme, k=k, cmap=cmap)
     family = _font_family(labels, font)
     layer = _layer(boundaries)
     values = _cross_section(data, variable, year, unit, time)
-    cl = _classify(values.reindex(layer["adcode"].astype(str)).to_numpy(dtype=float), scheme, k)
+    _check_on_layer(list(values.index), layer, f"{variable!r}")
+    cl = _classify(values.reindex(layer["adcode"].astype(str)).to_numpy(dtype=float), scheme, k,
+                   f"{variable!r}" + (f" in {year}" if year is not None else ""))
     fig = _new_figure(figsize, family)
     fig._spatialinno_family = family  # type: ignore[attr-defined]
     from matplotlib import rc_context
     with rc_context(_rc(family)):
         ax = _map_axes(fig, None)
         _draw_choropleth(ax, layer, values, np.asarray(cl.bins), cmap, True, digits)
-        _annotate(ax, layer, list(label_units), _names(layer, labels))
+        _annotate(ax, layer, _label_codes(label_units), _names(layer, labels))
         ax.set_title(title or f"{variable}" + (f", {year}" if year is not None else "")
                      + f" ({scheme.replace('_', ' ')}, k={len(cl.bins)})")
         _note(fig, note)
@@ -355,14 +444,14 @@ def choropleth_small_multiples(data: Any, variable: str, years: Sequence[int], *
                                panel_size: float = 3.2) -> Figure:
     """One choropleth per year with **common** class breaks (pooled over the selected years),
     so colours mean the same in every panel; one shared legend."""
+    _check_options(scheme=scheme, k=k, cmap=cmap, ncols=ncols)
+    years = _plot_years(years)
     family = _font_family(labels, font)
     layer = _layer(boundaries)
-    years = [int(y) for y in years]
-    if not years:
-        raise PlotError("years must name at least one year")
     series = {y: _cross_section(data, variable, y, unit, time) for y in years}
+    _check_on_layer(sorted({c for s in series.values() for c in s.index}), layer, f"{variable!r}")
     pooled = np.concatenate([s.to_numpy(dtype=float) for s in series.values()])
-    bins = np.asarray(_classify(pooled, scheme, k).bins)
+    bins = np.asarray(_classify(pooled, scheme, k, f"{variable!r}").bins)
     return _small_multiples(
         years, lambda ax, y, first: _draw_choropleth(ax, layer, series[y], bins, cmap, first, digits),
         family=family, ncols=ncols, panel_size=panel_size, note=note,
@@ -398,9 +487,11 @@ def _small_multiples(years: Sequence[int], draw: Any, *, family: list[str], ncol
 
 
 def _lisa_year(lisa: LisaResult, year: int) -> pd.DataFrame:
-    if int(year) not in lisa.years:
+    _check_result(lisa, "LisaResult", "lisa_by_year")
+    year = _as_plot_year(year)
+    if year not in lisa.years:
         raise PlotError(f"year {year} not in this LISA result ({', '.join(map(str, lisa.years))})")
-    return lisa.table[lisa.table["year"] == int(year)]
+    return lisa.table[lisa.table["year"] == year]
 
 
 def _draw_lisa(ax: Axes, layer: gpd.GeoDataFrame, rows: pd.DataFrame, legend: bool,
@@ -434,19 +525,21 @@ def lisa_cluster_map(lisa: LisaResult, year: int, *, boundaries: gpd.GeoDataFram
 
     The legend counts units per type; the note defaults to the result's ``note``.
     """
+    rows = _lisa_year(lisa, year)
     family = _font_family(labels, font)
     layer = _layer(boundaries)
-    rows = _lisa_year(lisa, year)
+    _check_on_layer(list(rows["adcode"].astype(str)), layer, "the LISA result")
     fig = _new_figure(figsize, family)
     fig._spatialinno_family = family  # type: ignore[attr-defined]
     from matplotlib import rc_context
     with rc_context(_rc(family)):
         ax = _map_axes(fig, None)
         _draw_lisa(ax, layer, rows, True)
-        _annotate(ax, layer, list(label_units), _names(layer, labels))
+        _annotate(ax, layer, _label_codes(label_units), _names(layer, labels))
         adj = f", {lisa.adjust}" if lisa.adjust else ""
         ax.set_title(title or f"LISA clusters: {lisa.variable}, {year} "
-                     f"(p <= {lisa.thresholds[int(year)]:.3g}{adj}, {lisa.permutations} perm.)")
+                     f"(p <= {lisa.thresholds[_as_plot_year(year)]:.3g}{adj}, "
+                     f"{lisa.permutations} perm.)")
         _note(fig, note if note is not None else lisa.note)
     return fig
 
@@ -457,11 +550,13 @@ def lisa_small_multiples(lisa: LisaResult, years: Sequence[int] | None = None, *
                          labels: Labels = "english", font: str | Path | None = None,
                          panel_size: float = 3.2) -> Figure:
     """LISA cluster maps of several years side by side (default: every year), one legend."""
-    family = _font_family(labels, font)
-    layer = _layer(boundaries)
-    years = lisa.years if years is None else [int(y) for y in years]
+    _check_result(lisa, "LisaResult", "lisa_by_year")
+    _check_options(ncols=ncols)
+    years = lisa.years if years is None else _plot_years(years)
     for y in years:
         _lisa_year(lisa, y)
+    family = _font_family(labels, font)
+    layer = _layer(boundaries)
     return _small_multiples(
         years, lambda ax, y, first: _draw_lisa(ax, layer, _lisa_year(lisa, y), first, counts=False),
         family=family, ncols=ncols, panel_size=panel_size,
@@ -488,8 +583,9 @@ def moran_scatter(lisa: LisaResult, year: int, *, title: str | None = None,
     from matplotlib import rc_context
 
     from .esda import ISLAND
-    family = _font_family(labels, font)
     rows = _lisa_year(lisa, year)
+    family = _font_family(labels, font)
+    label_units = _label_codes(label_units)
     z = rows["z"].to_numpy(dtype=float)
     lag = rows["lag_z"].to_numpy(dtype=float)
     b = float(z @ lag / (z @ z))
@@ -557,6 +653,8 @@ def moran_timeseries(result: GlobalResult, *, band: Literal["permutation", "norm
     """
     from matplotlib import rc_context
     from scipy import stats
+    _check_result(result, "GlobalResult", "moran_by_year")
+    _check_options(level=level, alpha=alpha)
     if result.statistic != "moran":
         raise PlotError(f"moran_timeseries needs a moran_by_year result; got {result.statistic!r}")
     t = result.table.sort_values("year")
@@ -619,6 +717,11 @@ def agglomeration_map(membership: Any = None, *, boundaries: gpd.GeoDataFrame | 
     boundaries
         Layer with an ``adcode`` column (default: the shipped 337-unit layer).
 
+    Members that are not on the layer are not drawn: on the default prefecture-level layer, the
+    registry's county-level members (e.g. 济源 419001, 仙桃 429004) and Hong Kong and Macao.
+    Other codes off the layer (not in the registry either, e.g. a typo) raise a
+    :class:`PlotWarning` naming them, or a :class:`PlotError` when none is on the layer.
+
     The legend lists every default agglomeration of the registry (19) in its order with the
     romanised name and the number of member units on the layer; agglomerations without shipped
     members are marked "no members shipped" (or "members unconfirmed" where the registry lists
@@ -632,6 +735,10 @@ def agglomeration_map(membership: Any = None, *, boundaries: gpd.GeoDataFrame | 
 
     if membership is None:
         membership = ag.membership()
+    if not isinstance(membership, Mapping):
+        raise PlotOptionError("membership must be a mapping unit code -> agglomeration (e.g. "
+                              "agglomerations.groups(...)) or unit code -> set of agglomerations "
+                              f"(agglomerations.membership()); got {type(membership).__name__}")
     mem = {str(u): (frozenset([s]) if isinstance(s, str) else frozenset(s))
            for u, s in dict(membership).items()}
     table = ag.agglomerations(alternatives=True)
@@ -651,6 +758,8 @@ def agglomeration_map(membership: Any = None, *, boundaries: gpd.GeoDataFrame | 
     colour = {s: colours[i % len(colours)] for i, s in enumerate(order)}
     family = _font_family("english", None)
     layer = _layer(boundaries)
+    _check_on_layer(sorted(mem), layer, "the membership",
+                    known_off=frozenset(ag._members()["adcode"]))
     codes = layer["adcode"].astype(str).to_numpy()
     first = [min(mem[c], key=order.index) if c in mem else None for c in codes]
     multi = np.array([c in mem and len(mem[c]) > 1 for c in codes])
