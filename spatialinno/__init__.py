@@ -10,8 +10,9 @@ models: ``fit``, ``etable``).
 
 from __future__ import annotations
 
-from . import agglomerations, cities, esda
+from . import agglomerations, cities, esda, regions
 from .boundaries import load_boundaries
+from .describe import describe
 from .index import IndexResult, build_index
 from .models import choose_model, etable, fit
 from .panel import JoinReport, Panel, load_panel, read_table
@@ -37,4 +38,6 @@ __all__ = [
     "build_index",
     "IndexResult",
     "demo_panel",
+    "describe",
+    "regions",
 ]

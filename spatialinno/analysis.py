@@ -39,6 +39,8 @@ Layout (tables and their keys; ``*`` = required)::
     [agglomerations]  model* (a declared SAR/SDM/SAC), overlap ("plan_order", "raise" or a
                  priority list of scopes), replace (scope = alternative scope), draws,
                  moran_variable, two_w (fit the within/between two-W model and test rho_w = rho_b)
+    [describe]   variables*, labels (table: column = label), by ("year", a column, or
+                 "agglomeration"): descriptive statistics (N, mean, SD, min, max), "Table 1"
     [output]     tables (md, tex, csv), figures (png, pdf)
 """
 
@@ -101,6 +103,8 @@ SCHEMA: dict[str, Any] = {
     "agglomerations": {"model": ("str", True), "overlap": ("str|list[str]", False),
                        "replace": ("table[str]", False), "draws": ("int", False),
                        "moran_variable": ("str", False), "two_w": ("bool", False)},
+    "describe": {"variables": ("list[str]", True), "labels": ("table[str]", False),
+                 "by": ("str", False)},
     "output": {"tables": ("list[str]", False), "figures": ("list[str]", False)},
 }
 # Numeric keys with a range: (table, key) -> (test, how the message states the range).

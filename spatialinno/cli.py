@@ -1,6 +1,8 @@
-"""Command line: ``spatialinno run [ANALYSIS.toml] --out DIR`` and ``spatialinno verify DIR``.
+"""Command line: ``spatialinno run [ANALYSIS.toml] --out DIR``, ``spatialinno verify DIR``,
+``spatialinno check DATA`` and ``spatialinno init DATA``.
 
-Exit codes: 0 success; 1 ``verify`` found differences, or an internal error (a bug: one line on
+Exit codes: 0 success; 1 ``verify`` found differences or ``check`` found rows it could not join,
+or an internal error (a bug: one line on
 the console, the traceback written to a file whose path is printed); 2 a user error (bad input,
 analysis file, output folder: ``spatialinno: error: ...``, never a traceback); 130 interrupted
 (Ctrl-C; nothing is left half-written).
@@ -31,7 +33,27 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="print nothing but errors")
     ver = sub.add_parser("verify", help="re-run a recorded analysis and compare every output")
     ver.add_argument("folder", help="output folder of an earlier run (with manifest.json)")
+    for name, text in (("check", "read and join a data file, print what matched and what did not "
+                        "(writes nothing)"),
+                       ("init", "write a commented analysis file for a data file")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("data", help="yearbook file (CSV, Excel, Parquet)")
+        p.add_argument("--unit", help="unit column (default: detected)")
+        p.add_argument("--time", help="time column (default: detected)")
+        p.add_argument("--header", type=int, help="line of the header row (1-based)")
+        p.add_argument("--skiprows", type=int, help="title lines to skip at the top")
+        p.add_argument("--sep", help="CSV separator (default: detected)")
+        p.add_argument("--encoding", help="text encoding (default: UTF-8, then GB18030)")
+        p.add_argument("--sheet", help="Excel sheet name")
+        if name == "init":
+            p.add_argument("--output", help="analysis file to write (default: DATA.toml)")
+            p.add_argument("--force", action="store_true", help="overwrite an existing file")
     return parser
+
+
+def _reading(args: argparse.Namespace) -> dict[str, object]:
+    return {k: getattr(args, k) for k in ("header", "skiprows", "sep", "encoding", "sheet")
+            if getattr(args, k, None) is not None}
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -40,6 +62,17 @@ def _dispatch(args: argparse.Namespace) -> int:
 
     if args.command == "run":
         run_analysis(args.analysis, args.out, quiet=args.quiet)
+        return EXIT_OK
+    if args.command in ("check", "init"):
+        from .quickstart import check_file, write_analysis
+
+        if args.command == "check":
+            result = check_file(args.data, unit=args.unit, time=args.time, **_reading(args))
+            print(result.text)
+            return EXIT_OK if result.ok else EXIT_DIFFERENCES
+        target = write_analysis(args.data, args.output, unit=args.unit, time=args.time,
+                                overwrite=args.force, **_reading(args))
+        print(f"wrote {target}; run it with: spatialinno run {target} --out {target.stem}_out")
         return EXIT_OK
     report = verify(args.folder)
     print(report.summary())
@@ -68,6 +101,12 @@ def main(argv: list[str] | None = None) -> int:
     except SpatialinnoError as exc:
         print(f"spatialinno: error: {exc}", file=sys.stderr)
         return EXIT_USER
+    except BrokenPipeError:  # the reader of our output went away (e.g. `| head`): stop quietly
+        try:
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - no flush error at exit
+        except OSError:
+            pass
+        return EXIT_OK
     except KeyboardInterrupt:
         print("spatialinno: interrupted; no output folder was changed", file=sys.stderr)
         return EXIT_INTERRUPTED

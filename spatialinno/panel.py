@@ -489,6 +489,8 @@ def _rejected(raw: pd.DataFrame, rep: pd.DataFrame, used: np.ndarray) -> pd.Data
     """The original columns of every input row not used in the panel, with status and detail."""
     rejected = raw.loc[~used].copy()
     rejected.insert(0, "row", rep.loc[~used, "row"].to_numpy())
+    if "line" in rep.columns and "line" not in rejected.columns:
+        rejected.insert(1, "line", rep.loc[~used, "line"].to_numpy())  # as an editor numbers it
     rejected["status"] = rep.loc[~used, "status"].to_numpy()
     rejected["detail"] = rep.loc[~used, "detail"].to_numpy()
     return rejected.reset_index(drop=True)

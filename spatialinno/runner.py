@@ -42,7 +42,7 @@ import pandas as pd
 
 from . import outfolder, report
 from .analysis import SCHEMA, Analysis, derive_spec, load_analysis
-from .errors import AnalysisRunError, OutputFolderError, SpatialinnoError
+from .errors import AnalysisRunError, OutputFolderError, SpatialinnoError, SpatialinnoWarning
 from .progress import Progress
 
 __all__ = ["run", "verify", "demo_panel", "default_analysis_path", "RunResult", "VerifyReport",
@@ -106,9 +106,11 @@ class _Outputs:
     log: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     echo: Callable[[str], None] | None = None
+    portable: Callable[[str], str] = str
 
     def warn(self, message: str) -> None:
         """A warning of the run: in run.log, in the report's list of warnings, on the console."""
+        message = self.portable(message)
         self.log.append(f"warning: {message}")
         self.warnings.append(message)
         if self.echo is not None:
@@ -484,6 +486,26 @@ def _restrict_to_region(s: _State, data: pd.DataFrame, cfg: dict[str, Any]) -> p
     if not keep.any():
         raise _fail(s.analysis, "data.region", f"no row of the panel belongs to region {cfg['region']!r}")
     return data[keep].reset_index(drop=True)
+
+
+def _step_describe(s: _State) -> None:
+    """Descriptive statistics of the analysis variables (the paper's "Table 1")."""
+    from .describe import describe
+
+    cfg = s.analysis.section("describe")
+    unknown = [v for v in cfg["variables"] if v not in s.data.columns]
+    if unknown:
+        raise _fail(s.analysis, "describe.variables", f"unknown variable(s) {unknown}; columns "
+                    f"are {list(s.data.columns)}")
+    by = cfg.get("by")
+    if by == "year":
+        by = s.panel.time
+    res = describe(s.data, cfg["variables"], labels=cfg.get("labels"), by=by, unit=s.unit,
+                   note=s.out.note)
+    s.out.section("Descriptive statistics")
+    s.out.table("descriptives", res.table, "Descriptive statistics: N (non-missing), missing, "
+                "mean, SD (divisor N - 1), min, max" + (f", by {by}" if by else ""))
+    s.out.log.append(f"describe: {len(cfg['variables'])} variables" + (f" by {by}" if by else ""))
 
 
 def _step_index(s: _State) -> None:
@@ -941,6 +963,7 @@ def _step_published(s: _State) -> None:
 STEPS: list[tuple[str, str | None, Callable[[_State], None]]] = [
     ("data", None, _step_data),
     ("index", "index", _step_index),
+    ("describe", "describe", _step_describe),
     ("weights", "weights", _step_weights),
     ("esda", "esda", _step_esda),
     ("choose", "choose", _step_choose),
@@ -1021,6 +1044,7 @@ def _run_steps(a: Analysis, tmp: Path, quiet: bool) -> tuple[_Outputs, dict[str,
     out_cfg = a.section("output")
     outputs = _Outputs(tmp, note, tuple(out_cfg.get("tables", ["md", "tex", "csv"])),
                        tuple(out_cfg.get("figures", ["png", "pdf"])))
+    outputs.portable = lambda text: _portable_text(text, a)
     if not quiet:
         outputs.echo = lambda line: print(line, file=sys.stderr)
     progress = Progress.for_terminal(quiet=quiet)
@@ -1030,14 +1054,27 @@ def _run_steps(a: Analysis, tmp: Path, quiet: bool) -> tuple[_Outputs, dict[str,
     for i, (name, key, fn) in enumerate(steps):
         t0 = time.perf_counter()
         try:
-            with progress.step(name, i + 1, len(steps)):
+            with progress.step(name, i + 1, len(steps)), warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", SpatialinnoWarning)
                 fn(state)
+            _route_warnings(outputs, name, caught)
         except AnalysisRunError as exc:
             raise AnalysisRunError(_portable_text(str(exc))) from exc
         except SpatialinnoError as exc:
             raise _fail(a, name, _portable_text(_in_analysis_terms(str(exc), key or "data"))) from exc
         timings[name] = round(time.perf_counter() - t0, 3)
     return outputs, timings, state
+
+
+def _route_warnings(outputs: _Outputs, step: str, caught: list[warnings.WarningMessage]) -> None:
+    """Warnings a step did not handle itself: ours are warnings of the run (log, report,
+    console); a library's go to the log only."""
+    for w in caught:
+        text = str(w.message).splitlines()[0] if str(w.message) else w.category.__name__
+        if issubclass(w.category, SpatialinnoWarning):
+            outputs.warn(f"{step}: {_in_analysis_terms(str(w.message), step)}")
+        else:
+            outputs.log.append(f"{step}: library warning ({w.category.__name__}): {text}")
 
 
 _KWARG = re.compile(r"(\bpass )?\b([a-z_]+)=('[^']*'|\"[^\"]*\"|True|False|None|-?\d+(?:\.\d+)?)")

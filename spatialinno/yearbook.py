@@ -170,7 +170,7 @@ class ReadReport:
         if len(self.placeholders):
             lines.append(f"  placeholder cells read as missing: {len(self.placeholders)}")
         if self.skipped_lines or self.blank_lines:
-            lines.append(f"  lines skipped: {len(self.skipped_lines)} by skiprows/header, "
+            lines.append(f"  lines skipped: {len(self.skipped_lines)} skipped (title lines, skiprows, header), "
                          f"{len(self.blank_lines)} blank")
         return "\n".join(lines)
 
@@ -652,8 +652,9 @@ def _grid(records: list[tuple[int, list[object]]], label: str, header: int | Non
     skip = set(skiprows) if not isinstance(skiprows, int) else set(range(1, skiprows + 1))
     skipped, blank, body = [], [], []
     head: tuple[int, list[object]] | None = None
+    titles = _title_lines(records, skip) if header is None and not skip else set()
     for line, cells in records:
-        if line in skip or (header is not None and head is None and line < header):
+        if line in skip or line in titles or (header is not None and head is None and line < header):
             skipped.append(line)
         elif all(_is_blank(c) for c in cells):
             blank.append(line)
@@ -671,6 +672,20 @@ def _grid(records: list[tuple[int, list[object]]], label: str, header: int | Non
                               f"{' | '.join(_show(c) for c in head[1])}) but no data rows; "
                               "expected at least one row of data below it")
     return _named_grid(head, body, label, excel, preview, blank, skipped, hint)
+
+
+def _title_lines(records: list[tuple[int, list[object]]], skip: set[int]) -> set[int]:
+    """Yearbook title lines above the header: leading lines with a single filled cell, when the
+    first line after them has two or more (a one-column file is never affected)."""
+    titles: set[int] = set()
+    for line, cells in records:
+        filled = sum(not _is_blank(c) for c in cells)
+        if filled == 0:
+            continue
+        if filled >= 2:
+            return titles
+        titles.add(line)
+    return set()  # every line has one cell: a one-column table, not titles
 
 
 def _no_header(label: str, header: int | None, records: list, hint: str) -> FileFormatError:
@@ -713,7 +728,7 @@ def _check_ragged(body: list[tuple[int, list[object]]], n_names: int, label: str
     if not long:
         return
     shown = "\n".join(f"  line {line}: {len(cells)} cells: {' | '.join(map(_show, cells))}"
-                      for line, cells in long[:_MESSAGE_LIMIT])
+                      for line, cells in long[:10]) + ("\n  ..." if len(long) > 10 else "")
     raise FileFormatError(
         f"{label}: {len(long)} row(s) have more cells than the header (line {header_line}) has "
         f"names ({n_names}):\n{shown}\nExpected one cell per column. A number with a thousands "

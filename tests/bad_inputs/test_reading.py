@@ -383,13 +383,22 @@ def test_wrong_explicit_encoding_names_the_byte(tmp_path):
 TITLE = "2015年中国城市统计年鉴\n表1-1 主要指标\n"
 
 
-def test_title_rows_error_shows_the_lines_and_suggests_header(tmp_path):
-    path = write(tmp_path, "title.csv", TITLE + csv_text(ROWS))
-    with pytest.raises(FileFormatError) as err:
+def test_single_cell_title_lines_are_skipped_and_recorded(tmp_path):
+    """Yearbook titles (one filled cell per line above a multi-column header) are skipped; the
+    report lists them and every line number stays physical."""
+    rows = with_cell(1, "gdp", "—")
+    path = write(tmp_path, "title.csv", TITLE + csv_text(rows))
+    with pytest.warns(PlaceholderWarning, match=r"title\.csv: 1 placeholder cell\(s\).*line 5"):
+        panel = load_panel(path, unit="city")
+    assert panel.report.reading.skipped_lines == (1, 2)
+    assert panel.report.reading.header_line == 3
+    assert list(panel.report.placeholders["line"]) == [5]
+
+
+def test_title_lines_of_a_one_column_file_are_not_skipped(tmp_path):
+    path = write(tmp_path, "one.csv", "title\ncity\n北京\n")
+    with pytest.raises(ColumnNotFoundError, match=r"one\.csv: no column 'city'.*columns are \['title'\]"):
         load_panel(path, unit="city")
-    msg = str(err.value)
-    assert "title.csv" in msg and "line 1: 2015年中国城市统计年鉴" in msg
-    assert "Line 3 holds 'city', 'year': pass header=3 (or skiprows=2)" in msg
 
 
 def test_title_row_with_full_width_cells_gives_column_not_found(tmp_path):
@@ -591,10 +600,9 @@ def test_excel_formula_without_a_stored_result_is_not_read_as_missing(tmp_path):
 def test_excel_title_rows_keep_sheet_row_numbers(tmp_path):
     rows = [["2015年城市统计"], [], HEADER, ["北京", 2015, 1.5, 10], ["Nowhere", 2015, 2.5, 20]]
     path = write_xlsx(tmp_path / "titled.xlsx", rows)
-    with pytest.raises(FileFormatError, match=r"Line 3 holds 'city', 'year': pass header=3"):
-        load_panel(path, unit="city")
-    with pytest.raises(JoinError, match=r"titled.xlsx, line 5: 'Nowhere'"):
-        load_panel(path, unit="city", header=3)
+    for kw in ({}, {"header": 3}):  # the one-cell title line is skipped without header= too
+        with pytest.raises(JoinError, match=r"titled.xlsx, line 5: 'Nowhere'"):
+            load_panel(path, unit="city", **kw)
 
 
 def test_excel_codes_as_numbers_keep_their_digits(tmp_path):
