@@ -182,8 +182,9 @@ def resolve_logdet(logdet: object, n: int) -> Eigen | SparseLU:
         return Eigen()
     if key in ("lu", "sparselu", "sparse_lu"):
         return SparseLU()
-    raise ModelSpecificationError(
-        f"logdet={logdet!r} is not known; expected 'auto', 'eigen', 'lu', Eigen() or SparseLU().")
+    from .spec import option_error
+    raise option_error(logdet, ["auto", "eigen", "lu", "Eigen()", "SparseLU()"], "logdet",
+                       aliases=["eig", "eigenvalues", "sparselu", "sparse_lu"])
 
 
 # --------------------------------------------------------------------------------------------
