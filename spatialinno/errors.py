@@ -241,3 +241,13 @@ class IslandError(WeightsError, ModelSpecificationError):
 
 class WeightsFileError(WeightsError, DataFileError):
     """A weights file (GAL, GWT) is missing or malformed; the message names the file and line."""
+
+
+class EstimationError(SpatialinnoError, RuntimeError):
+    """The estimator cannot give a valid result on these data (e.g. the Lee-Yu bias correction
+    moves the spatial parameter out of its parameter space); the message says what to try."""
+
+
+class BadScaleError(ModelSpecificationError):
+    """A variable's magnitude (e.g. 1e200 or 1e-200) is outside what the estimator can square in
+    double precision; the message names it and says how to rescale."""

@@ -17,7 +17,8 @@ import scipy.sparse as sp
 
 from . import checks, core
 from .effects import multipliers
-from ..errors import (BoundaryWarning, CollinearityWarning, DuplicateRowsError, FormulaError,
+from ..errors import (BoundaryWarning, CollinearityWarning, DegenerateOutcomeError,
+                      DuplicateRowsError, FormulaError,
                       ModelSpecificationError, NonFiniteDataError, NonNumericTermError,
                       UnbalancedPanelError, UnknownVariableError, WeightsCodesError)
 from .results import SpatialPanelResults, TwoWResults
@@ -329,13 +330,22 @@ def _validate(y: np.ndarray, X: np.ndarray, W: sp.csr_matrix, M: sp.csr_matrix |
                 "The Lee-Yu bias correction for time effects (lee_yu='bias') is derived for "
                 "row-standardised weights (W 1 = 1); received weights whose row sums differ from "
                 "1. Row-standardise W or pass lee_yu=False.")
+    if timefx and spec.rho:
+        checks.check_identified_with_time_effects(W, f"W {w_name!r}", "rho")
+    if timefx and spec.lam:
+        checks.check_identified_with_time_effects(M if M is not None else W, "The error "
+                                                  "weights" if M is not None else f"W {w_name!r}",
+                                                  "lambda")
     if spec.lam and timefx:
         checks.check_islands(
             M if M is not None else W, units, "M (m=)" if M is not None else f"W {w_name!r}",
             "A spatial error term with time (or two-way) effects",
             "use effects='unit' with period dummies in the formula (+ C(year)), or a lag model")
     checks.check_design(y, X, exog, n, T, fe, yname=dep_var, W=W, wx=spec.wx,
-                        intercept=intercept and fe == "none")
+                        intercept=intercept and fe == "none",
+                        spatial=(["rho"] if spec.rho else []) + (["lambda"] if spec.lam else []))
+    if spec.rho:
+        checks.check_lag_identified(y, W, n, T, fe, dep_var, f"W {w_name!r}")
 
 
 def fit(formula: str, data: pd.DataFrame, w: object, model: str = "sar", effects: str = "unit", *,
@@ -519,6 +529,12 @@ def _fit_core(y, X, W, n, T, spec, fe, *, M=None, lee_yu=True, logdet="auto", co
     d = core.build_design(spec, y, X, W, n, T, fe=fe, lee_yu=(ly == "transform"), logdet=logdet,
                           M=M, X_nolag=Xn, eigenvalues_w=eigenvalues)
     f = core.estimate(d)
+    if not f.sigma2 * d.N_eff > 1e-20 * float(d.Y[:, 0] @ d.Y[:, 0]):
+        raise DegenerateOutcomeError(
+            f"The {spec.name.upper()} model fits {dep_var!r} exactly (residual variance 0 at "
+            f"rho = {f.rho:.4g}, lambda = {f.lam:.4g}): there are too few observations for its "
+            f"{d.k + spec.rho + spec.lam} parameters, so no standard errors exist. Use more "
+            f"units or periods, or a smaller model.", [dep_var])
     if ly == "bias":
         if fe in ("time", "twoway") and spec.is_ml:
             f = core.lee_yu_bias_correction(d, f, core.information_matrix(d, f))
@@ -767,7 +783,8 @@ def _fit_two_w_core(y, X, Ww, Wb, n, T, spec, fe, *, lee_yu=True, cov_type="auto
                 f"The {part}-group part of W {w_name!r} has no links ({what}), so rho_{part} "
                 f"is not identified. Check groups= (unit code -> group) against W, or fit the "
                 f"one-W model (model='sdm' or 'sar').")
-    checks.check_design(y, X, exog, n, T, fe, yname=dep_var, W=Wsum, wx=spec.wx)
+    checks.check_design(y, X, exog, n, T, fe, yname=dep_var, W=Wsum, wx=spec.wx,
+                        spatial=["rho_within", "rho_between"])
     d = core.build_two_w_design(spec, y, X, Ww, Wb, n, T, fe=fe, lee_yu=(ly == "transform"))
     fu = core.estimate_two_w(d)
     fr = core.estimate_two_w(d, equal=True)

@@ -29,14 +29,14 @@ import numpy as np
 import scipy.sparse as sp
 from scipy import linalg
 
-from ..errors import (DegenerateOutcomeError, EmptyWeightsError, IslandError,
+from ..errors import (BadScaleError, DegenerateOutcomeError, EmptyWeightsError, IslandError,
                       ModelSpecificationError, NonFiniteDataError, SingularDesignError)
 from .core import lag, within
 
 __all__ = [
     "ABSORBED_RTOL", "COLLINEAR_RTOL", "PERFECT_FIT_RTOL", "Rows", "check_finite",
     "check_weights_matrix", "check_links", "check_islands", "check_dimensions", "check_outcome",
-    "check_regressors", "check_design", "fe_text",
+    "check_regressors", "check_design", "fe_text", "check_identified_with_time_effects",
 ]
 
 #: A transformed column whose norm is at most this fraction of its raw norm is absorbed by the
@@ -175,6 +175,51 @@ def check_islands(W: sp.spmatrix, codes: Sequence[str], label: str, needed_for: 
         f"(w.subset(other_units) and the matching rows of the data); (3) {alternatives}.", isl)
 
 
+def check_identified_with_time_effects(W: sp.spmatrix, label: str, param: str) -> None:
+    r"""With time effects only :math:`J W J` (:math:`J = I - \iota\iota'/n`) acts on the data;
+    when it is a multiple of :math:`J` -- every unit gives the same weight to every other unit,
+    e.g. a complete graph -- :math:`W y` is a multiple of :math:`y` after the transform and
+    ``param`` is not identified: raise :class:`SingularDesignError`. O(nnz)."""
+    n = W.shape[0]
+    if n < 3:
+        return
+    W = sp.csr_matrix(W)
+    one = np.ones(n)
+    r, c = np.asarray(W @ one).ravel(), np.asarray(W.T @ one).ravel()
+    s = float(r.sum())
+    fro = float(W.multiply(W).sum()) - r @ r / n - c @ c / n + s * s / n**2  # |JWJ|_F^2
+    tr = float(W.diagonal().sum()) - s / n                                     # tr(JWJ)
+    if fro <= 0 or fro - tr * tr / (n - 1) <= 1e-10 * fro:
+        raise SingularDesignError(
+            f"{label} gives every unit the same weight on every other unit (e.g. all {n} units "
+            f"are neighbours of each other): once the time effects remove the period means, the "
+            f"spatial lag is a multiple of the variable itself, so {param} is not identified. Use "
+            f"a W that tells neighbours apart (contiguity, kNN with k < n - 1, distance), more "
+            f"units, or effects='unit'.", [param])
+
+
+def check_lag_identified(y: np.ndarray, W: sp.spmatrix, n: int, T: int, fe: str, yname: str,
+                         label: str) -> None:
+    """``W y`` a multiple of ``y`` after the fixed-effects transform (e.g. ``y`` the same for all
+    units in each period and a row-standardised W, so ``W y = y``) leaves rho unidentified:
+    raise :class:`SingularDesignError`."""
+    y = np.asarray(y, dtype=float).reshape(-1, 1)
+    yt = within(y, n, T, fe).ravel()
+    wy = within(lag(W, y, n, T), n, T, fe).ravel()
+    yy = float(yt @ yt)
+    if yy == 0.0:
+        return
+    c = float(wy @ yt) / yy
+    if np.linalg.norm(wy - c * yt) <= PERFECT_FIT_RTOL * max(np.linalg.norm(wy), 1e-300):
+        raise SingularDesignError(
+            f"The spatial lag of {yname!r} under {label} equals {c:.6g} * {yname!r}"
+            + ("" if fe == "none" else f" after the {fe_text(fe)} transform")
+            + f" ({yname!r} is {_pattern(y, n, T, 'none')}), so rho cannot be told "
+            f"apart from the scale of {yname!r} and is not identified. Check the data (one value "
+            f"copied to every unit?) or use a model without W y (model='sem', 'slx' or 'ols').",
+            ["rho"])
+
+
 # --------------------------------------------------------------------------------------------
 # design
 # --------------------------------------------------------------------------------------------
@@ -187,9 +232,11 @@ def _fe_dof(fe: str, n: int, T: int) -> int:
 
 
 def check_dimensions(n: int, T: int, k: int, fe: str, names: Sequence[str] = (),
-                     context: str = "", allow_empty: bool = False) -> None:
+                     context: str = "", allow_empty: bool = False,
+                     spatial: Sequence[str] = ()) -> None:
     """One period with unit effects, one unit with time effects, or no residual degrees of
-    freedom (``n*T - absorbed effects - k <= 0``) raise :class:`SingularDesignError`."""
+    freedom (``n*T - absorbed effects - k - spatial parameters <= 0``) raise
+    :class:`SingularDesignError`."""
     if T < 2 and fe in ("unit", "twoway"):
         raise SingularDesignError(
             f"The panel has T = {T} period{context}: with {fe_text(fe)} each unit's only observation is "
@@ -205,13 +252,14 @@ def check_dimensions(n: int, T: int, k: int, fe: str, names: Sequence[str] = (),
             + (" (no regressor and no intercept)" if fe == "none" else
                f" once the intercept is left to the {fe_text(fe)}")
             + ". Add at least one regressor (a model without X is not supported).")
-    dof = n * T - _fe_dof(fe, n, T) - k
+    dof = n * T - _fe_dof(fe, n, T) - k - len(spatial)
     if dof <= 0:
+        params = list(names) + list(spatial)
         raise SingularDesignError(
-            f"Too few observations{context}: n*T = {n}*{T} = {n * T} rows, {_fe_dof(fe, n, T)} of them "
-            f"used by the {fe_text(fe)}, for {k} coefficient(s) ({_listing(names)}): "
-            f"{dof} residual degrees of freedom. Use fewer regressors, more units or periods, or "
-            f"fewer fixed effects.", list(names))
+            f"Too few observations{context}: n*T = {n}*{T} = {n * T} rows, {_fe_dof(fe, n, T)} of "
+            f"them used by the {fe_text(fe)}, for {len(params)} parameter(s) "
+            f"({_listing(params)}): {dof} residual degrees of freedom. Use fewer regressors, more "
+            f"units or periods, or fewer fixed effects.", params)
 
 
 def _pattern(col: np.ndarray, n: int, T: int, fe: str) -> str:
@@ -230,7 +278,8 @@ def _pattern(col: np.ndarray, n: int, T: int, fe: str) -> str:
                 "trend or a national series)")
     if fe == "twoway":
         return "the sum of a unit part and a period part (a_i + b_t)"
-    return "without variation left after the transform"
+    return ("numerically absorbed by the transform (what varies within the effects is below "
+            f"{ABSORBED_RTOL:g} of its size)")
 
 
 def _advice(fe: str, many: bool = False) -> str:
@@ -375,15 +424,36 @@ def check_regressors(X: np.ndarray, names: Sequence[str], n: int, T: int, fe: st
                 f"among the regressors?", [yname])
 
 
+#: Largest and smallest magnitude (max |value| of a column) the sums of squares can take.
+SCALE_LIMITS = (1e-150, 1e150)
+
+
+def check_scale(columns: Sequence[tuple[str, np.ndarray]]) -> None:
+    """A column whose largest absolute value is above 1e150 or (non-zero and) below 1e-150
+    would overflow or underflow in the sums of squares: raise :class:`BadScaleError`."""
+    lo, hi = SCALE_LIMITS
+    for name, v in columns:
+        m = float(np.max(np.abs(v))) if np.size(v) else 0.0
+        if m > hi or 0.0 < m < lo:
+            e = int(np.floor(np.log10(m)))
+            how = f"divide it by 1e{e}" if m > hi else f"multiply it by 1e{-e}"
+            raise BadScaleError(
+                f"{name!r} has values of magnitude {m:.3g}: their squares "
+                f"{'overflow' if m > hi else 'underflow'} double precision, so the model cannot be "
+                f"computed. Rescale it ({how}, and say so in the table).")
+
+
 def check_design(y: np.ndarray, X: np.ndarray, names: Sequence[str], n: int, T: int, fe: str, *,
                  yname: str = "y", W: sp.spmatrix | None = None, wx: bool = False,
-                 intercept: bool = False, context: str = "", allow_empty: bool = False) -> None:
+                 intercept: bool = False, context: str = "", allow_empty: bool = False,
+                 spatial: Sequence[str] = ()) -> None:
     """Dimensions, outcome and regressors in that order (see the functions above);
     ``allow_empty``: a design without regressors is legal (the LM tests)."""
     k = X.shape[1] * (2 if wx else 1) + (1 if intercept else 0)
     full = list(names) + ([f"W*{c}" for c in names] if wx else []) + (
         ["Intercept"] if intercept else [])
-    check_dimensions(n, T, k, fe, full, context, allow_empty)
+    check_scale([(yname, y)] + [(c, X[:, j]) for j, c in enumerate(names)])
+    check_dimensions(n, T, k, fe, full, context, allow_empty, spatial)
     check_outcome(y, n, T, fe, yname, context)
     check_regressors(X, names, n, T, fe, W=W, wx=wx, intercept=intercept, y=y, yname=yname,
                      context=context)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spatialinno.errors import (DegenerateOutcomeError, DuplicateRowsError, FormulaError,
+from spatialinno.errors import (BadScaleError, DegenerateOutcomeError, DuplicateRowsError, FormulaError,
                                 ModelOptionError, ModelSpecificationError, NonFiniteDataError,
                                 NonNumericTermError, SingularDesignError, SpatialinnoError,
                                 UnbalancedPanelError, UnknownVariableError, WeightsAlignmentError,
@@ -96,7 +96,7 @@ def test_too_few_observations():
     rng = np.random.default_rng(3)
     zs = {f"z{i}": rng.standard_normal(len(df)) for i in range(40)}
     with pytest.raises(SingularDesignError, match=r"Too few observations: n\*T = 20\*2 = 40 rows"
-                                                  r".*for 41 coefficient"):
+                                                  r".*for 41 parameter"):
         _fit(df.assign(**zs), "y ~ " + " + ".join(zs), model="ols", effects="none")
 
 
@@ -163,6 +163,40 @@ def test_choose_model_says_which_step_needs_unit_effects():
                                                   r"time-invariant"):
         choose_model("y ~ x1 + region", df.assign(region=unit_values(df)), W, unit="code",
                      time="year", effects="time")
+
+
+@pytest.mark.parametrize("model", ["sar", "sem"])
+def test_complete_graph_with_time_effects_is_not_identified(model):
+    import scipy.sparse as sp
+    codes = CODES[:3]
+    full = (sp.csr_matrix(np.ones((3, 3)) - np.eye(3)), codes)
+    df = panel()
+    with pytest.raises(SingularDesignError, match=r"every unit the same weight on every other "
+                                                  r"unit .*all 3 units"):
+        _fit(df[df["code"].isin(codes)], model=model, effects="time", w=full)
+
+
+def test_outcome_equal_to_its_spatial_lag():
+    df = panel()
+    with pytest.raises(SingularDesignError, match=r"spatial lag of 'y' under W 'ring' equals 1 \* "
+                                                  r"'y'.*the same for all units"):
+        _fit(df.assign(y=year_values(df)), "y ~ x1", effects="none")
+
+
+def test_spatial_parameters_count_as_parameters():
+    df = panel()
+    df = df[df["code"].isin(CODES[:4]) & (df["year"] <= 2012)]
+    import scipy.sparse as sp
+    C = sp.csr_matrix(np.roll(np.eye(4), 1, axis=1) + np.roll(np.eye(4), -1, axis=1))
+    with pytest.raises(SingularDesignError, match=r"Too few observations.*\(x1, x2, rho, lambda\)"
+                                                  r": 0 residual"):
+        _fit(df, model="sac", w=(C, CODES[:4]))
+
+
+@pytest.mark.parametrize("factor, word", [(1e200, "overflow"), (1e-200, "underflow")])
+def test_variable_out_of_double_precision_range(factor, word):
+    with pytest.raises(BadScaleError, match=rf"'x2' has values of magnitude .*{word}.*Rescale"):
+        _fit(panel().assign(x2=lambda d: d["x2"] * factor))
 
 
 # --------------------------------------------------------------------------- non-finite data

@@ -112,6 +112,19 @@ def test_align_names_missing_and_extra_codes():
         w.align(CODES[:-1] + ["150000"])
 
 
+def test_binary_user_matrix_gives_exact_effects():
+    """A binary W (spectral radius 2) used to give NaN indirect effects: the row-sum power
+    series overflowed. The effects now equal the dense formula (1/n) 1'(I - rho W)^-1 b 1."""
+    res = _fit((ring(), CODES), model="sar", effects="unit", effects_method="delta",
+               effects_draws=1)
+    eff = res.effects.set_index(["variable", "effect"])["estimate"]
+    A = np.linalg.inv(np.eye(N) - res.rho * ring().toarray())
+    b = res.params["x1"]
+    assert np.isfinite(res.effects["estimate"]).all()
+    np.testing.assert_allclose(eff[("x1", "total")], b * A.sum() / N, rtol=1e-10)
+    np.testing.assert_allclose(eff[("x1", "direct")], b * np.trace(A) / N, rtol=1e-10)
+
+
 # --------------------------------------------------------------------------- W without links
 
 @pytest.mark.parametrize("model", ["sar", "sem", "sdm", "slx", "sac"])
