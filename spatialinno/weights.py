@@ -44,7 +44,8 @@ Files: :meth:`Weights.to_gal` / :meth:`~Weights.read_gal` (binary neighbour list
 only lossless format, islands included).
 
 The builders use :mod:`libpysal` (contiguity through :meth:`libpysal.graph.Graph.build_contiguity`,
-GAL written through :mod:`libpysal.io`, read by a checking parser) and :mod:`scipy.sparse` / :class:`scipy.spatial.cKDTree`.
+GAL written through :mod:`libpysal.io`, read by a checking parser) and :mod:`scipy.sparse` /
+:class:`scipy.spatial.cKDTree`.
 """
 
 from __future__ import annotations
@@ -106,8 +107,12 @@ def _listing(items: Sequence[object], limit: int = _MAX_LISTED) -> str:
 
 def _check_choice(value: object, allowed: Sequence[str], what: str) -> None:
     if value not in allowed:
+        import difflib
+        close = difflib.get_close_matches(str(value), [str(a) for a in allowed], n=2, cutoff=0.5)
         raise WeightsError(f"{what} must be one of {', '.join(repr(a) for a in allowed)}; "
-                           f"got {value!r}")
+                           f"got {value!r}"
+                           + (f" (did you mean {' or '.join(repr(c) for c in close)}?)"
+                              if close else ""))
 
 
 def _canonical(matrix: Any) -> sp.csr_array:
@@ -878,7 +883,8 @@ class Weights:
         if missing or len(set(units)) != len(units):
             raise WeightsCodesError(
                 f"subset: units must be distinct codes of W; missing from W: "
-                f"{_listing(missing) or 'none'}; duplicated: {_listing(_duplicate_codes(units)) or 'none'}")
+                f"{_listing(missing) or 'none'}; duplicated: "
+                f"{_listing(_duplicate_codes(units)) or 'none'}")
         pos = {c: i for i, c in enumerate(self.codes)}
         idx = np.array([pos[u] for u in units], dtype=np.int64)
         raw = self.raw[idx][:, idx]
@@ -1044,9 +1050,9 @@ class Weights:
         seen = sorted(set(df["focal"]) | set(df["neighbor"]))
         if codes is None:
             if n_head is not None and n_head != len(seen):
-                raise WeightsFileError(f"{path}: header says n = {n_head} but {len(seen)} units have "
-                                   f"links; the others are islands GWT cannot name. Pass codes= "
-                                   f"(e.g. the layer's adcodes)")
+                raise WeightsFileError(f"{path}: header says n = {n_head} but {len(seen)} units "
+                                       f"have links; the others are islands GWT cannot name. "
+                                       f"Pass codes= (e.g. the layer's adcodes)")
             codes = seen
         codes = _as_codes(codes, "codes")
         raw = _edges_to_sparse(codes, df["focal"], df["neighbor"],

@@ -421,6 +421,11 @@ def fit(formula: str, data: pd.DataFrame, w: object, model: str = "sar", effects
                                       f"only; model={model!r}.")
     spec, fe = get_spec(model), check_fe(effects)
     _check_fit_options(lee_yu, cov_type, logdet, effects_method, effects_draws)
+    if m is not None and not spec.lam:
+        raise ModelSpecificationError(
+            f"m= (the weights of the spatial error term) is used by the models with lambda "
+            f"('sem', 'sdem', 'sac'); model={model!r} has none, so m would be ignored. Drop m= "
+            f"or choose one of those models.")
     df, unit, time = _panel_frame(data, unit, time)
     units = [str(u) for u in pd.unique(df[unit])]
     T = df[time].nunique()
@@ -460,6 +465,10 @@ def fit_array(y: np.ndarray, X: np.ndarray, W: sp.spmatrix, model: str = "sar",
     pos = [str(i) for i in range(n)]
     W = checks.check_weights_matrix(W, pos, "W", finite_only=True)
     if M is not None:
+        if not spec.lam:
+            raise ModelSpecificationError(
+                f"M= (the weights of the spatial error term) is used by the models with lambda "
+                f"('sem', 'sdem', 'sac'); model={model!r} has none, so M would be ignored.")
         M = checks.check_weights_matrix(M, pos, "M", finite_only=True)
     _check_fit_options(kwargs.get("lee_yu", True), kwargs.get("cov_type", "auto"),
                        kwargs.get("logdet", "auto"), kwargs.get("effects_method", "simulation"),

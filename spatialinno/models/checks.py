@@ -239,13 +239,14 @@ def check_dimensions(n: int, T: int, k: int, fe: str, names: Sequence[str] = (),
     :class:`SingularDesignError`."""
     if T < 2 and fe in ("unit", "twoway"):
         raise SingularDesignError(
-            f"The panel has T = {T} period{context}: with {fe_text(fe)} each unit's only observation is "
-            f"absorbed by its own effect, so nothing is left to estimate. Use at least 2 periods, "
-            f"or effects='time' / effects='none' for a single cross-section.")
+            f"The panel has T = {T} period{context}: with {fe_text(fe)} each unit's only "
+            f"observation is absorbed by its own effect, so nothing is left to estimate. Use at "
+            f"least 2 periods, or effects='time' / effects='none' for a single cross-section.")
     if n < 2 and fe in ("time", "twoway"):
         raise SingularDesignError(
-            f"The panel has n = {n} unit{context}: with {fe_text(fe)} each period's only observation is "
-            f"absorbed by its own effect. Use at least 2 units, or effects='unit' / 'none'.")
+            f"The panel has n = {n} unit{context}: with {fe_text(fe)} each period's only "
+            f"observation is absorbed by its own effect. Use at least 2 units, or "
+            f"effects='unit' / 'none'.")
     if k == 0 and not allow_empty:
         raise SingularDesignError(
             f"The model has no regressors{context}: the formula's right-hand side is empty"
@@ -381,7 +382,10 @@ def check_regressors(X: np.ndarray, names: Sequence[str], n: int, T: int, fe: st
     if gone.size:
         where = "" if fe == "none" else (f", so the {fe_text(fe)} absorb "
                                          f"{'it' if gone.size == 1 else 'them'}")
-        lines = [f"{full[j]!r} is {_pattern(Xf[:, j], n, T, fe)}" for j in gone]
+        lines = [f"{full[j]!r} is {_pattern(Xf[:, j], n, T, fe)}" for j in gone[:_LISTED]]
+        if gone.size > _LISTED:
+            lines.append(f"... and {gone.size - _LISTED} more: "
+                         f"{_listing([full[j] for j in gone[_LISTED:]], 30)}")
         raise SingularDesignError(
             f"{len(gone)} regressor(s) cannot be estimated{context}: " + "; ".join(lines)
             + f"{where}. {_advice(fe, gone.size > 1)}"
@@ -405,6 +409,8 @@ def check_regressors(X: np.ndarray, names: Sequence[str], n: int, T: int, fe: st
                                           if abs(c) > 1e-8}
         dep = range(n_dep)
         after = "" if fe == "none" else f" after the {fe_text(fe)} transform"
+        if len(rel) > _LISTED:
+            rel = rel[:_LISTED] + [f"... ({len(rel) - _LISTED} more)"]
         raise SingularDesignError(
             f"Perfectly collinear regressors{context}{after}: " + "; ".join(rel)
             + f" (exactly, up to rounding). The coefficients of {_listing(sorted(culprits))} are "

@@ -82,7 +82,8 @@ class Multipliers:
                 f"effects use a power series of {terms} terms and |rho| reaches "
                 f"{float(np.max(np.abs(rho))):.4f}, so the neglected tail is up to {tail:.1e} of "
                 "the leading term: effects (and draws near the bound) are understated. Use "
-                "logdet='eigen' (exact effects) for this W.", EffectsTruncationWarning, stacklevel=5)
+                "logdet='eigen' (exact effects) for this W.", EffectsTruncationWarning,
+                stacklevel=5)
 
     def _series(self, coef: np.ndarray, rho: np.ndarray, shift: int) -> np.ndarray:
         j = np.arange(coef.size - shift)

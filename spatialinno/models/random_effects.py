@@ -157,7 +157,6 @@ def fit_re(y: np.ndarray, X: np.ndarray, W: sp.spmatrix, n: int, T: int, model: 
         raise ModelOptionError(f"model={model!r} is not known: expected 'sar', 'sdm' or 'sem'.")
     y, X, W, names = _validate(y, X, W, n, T, model, intercept, time_effects, exog_names)
     y = y.reshape(-1, 1)
-    kx = X.shape[1]
     if model == "sdm":
         X = np.hstack([X, lag(W, X, n, T)])
         names = names + [f"W*{x}" for x in names]

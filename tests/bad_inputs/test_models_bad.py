@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spatialinno.errors import (BadScaleError, DegenerateOutcomeError, DuplicateRowsError, FormulaError,
+from spatialinno.errors import (BadScaleError, DegenerateOutcomeError, DuplicateRowsError,
+                                FormulaError,
                                 ModelOptionError, ModelSpecificationError, NonFiniteDataError,
                                 NonNumericTermError, SingularDesignError, SpatialinnoError,
                                 UnbalancedPanelError, UnknownVariableError, WeightsAlignmentError,
@@ -313,6 +314,19 @@ def test_unknown_option_lists_the_choices(kw, pattern):
         _fit(panel(), **kw)
 
 
+def test_second_weights_for_a_model_without_lambda():
+    with pytest.raises(ModelSpecificationError, match=r"m= .*model='sdm' has none"):
+        _fit(panel(), model="sdm", m=W)
+
+
+def test_unit_dummies_absorbed_by_unit_effects_are_listed_briefly():
+    with pytest.raises(SingularDesignError, match=r"19 regressor\(s\) cannot be estimated: "
+                                                  r"'C\(code\)\[T.130200\]' is time-invariant"
+                                                  r".*\.\.\. and 9 more") as ei:
+        _fit(panel(), "y ~ x1 + C(code)")
+    assert len(ei.value.columns) == 19 and len(str(ei.value)) < 2500
+
+
 def test_negative_effects_draws():
     with pytest.raises(ModelSpecificationError, match=r"effects_draws=-5"):
         _fit(panel(), effects_draws=-5)
@@ -366,7 +380,8 @@ def test_duplicate_unit_year_rows_are_named():
 def test_unbalanced_panel_lists_the_missing_unit_years():
     df = panel()
     df = df[~((df["code"] == "131200") & (df["year"] == 2014))]
-    with pytest.raises(UnbalancedPanelError, match=r"1 unit-periods are missing .*\(131200, 2014\)"):
+    with pytest.raises(UnbalancedPanelError,
+                       match=r"1 unit-periods are missing .*\(131200, 2014\)"):
         _fit(df)
 
 

@@ -105,6 +105,12 @@ def test_weights_from_none():
         Weights.from_sparse(None, CODES)
 
 
+def test_builder_option_with_a_close_match():
+    with pytest.raises(WeightsError, match=r"islands must be one of 'keep', 'connect', 'raise'; "
+                                           r"got 'conect' \(did you mean 'connect'\?\)"):
+        Weights.contiguity(islands="conect")
+
+
 def test_align_names_missing_and_extra_codes():
     w = ring_weights()
     with pytest.raises(WeightsCodesError, match=r"1 unit\(s\) missing from W: 150000; 1 unit\(s\) "
