@@ -260,3 +260,108 @@ class AgglomerationError(SpatialinnoError, ValueError):
 
 class UnknownAgglomerationError(AgglomerationError):
     """An agglomeration scope name is not in the registry (the message suggests close names)."""
+
+# Models and weights: input checks
+
+class ModelOptionError(OptionError, ModelSpecificationError):
+    """A model option (``model=``, ``effects=``, ``cov_type=``, ``logdet=`` ...) has an unknown
+    value; the message lists the allowed choices and the closest ones."""
+
+
+class FormulaError(ModelSpecificationError):
+    """A formula cannot be parsed or evaluated on the data (syntax, missing ``~``, ...)."""
+
+
+class UnknownVariableError(FormulaError):
+    """A formula (or ``unit=``/``time=``) names a column the data lack; ``.unknown`` lists them
+    and ``.suggestions`` maps each to its closest column names."""
+
+    def __init__(self, message: str, unknown: list[str] | None = None,
+                 suggestions: dict[str, list[str]] | None = None) -> None:
+        super().__init__(message)
+        self.unknown = list(unknown or [])
+        self.suggestions = dict(suggestions or {})
+
+
+class NonNumericTermError(FormulaError):
+    """A formula term refers to a text, object or categorical column without ``C(...)``;
+    ``.column`` is the column and ``.values`` its first offending values."""
+
+    def __init__(self, message: str, column: str = "", values: list[object] | None = None) -> None:
+        super().__init__(message)
+        self.column = column
+        self.values = list(values or [])
+
+
+class NonFiniteDataError(MissingValueError, ModelSpecificationError):
+    """NaN or inf in the dependent variable, a regressor or the unit/time columns; ``.cells``
+    lists ``(variable, row)`` pairs, ``row`` a ``(unit, time)`` pair or a row position."""
+
+    def __init__(self, message: str, cells: list[tuple[str, object]] | None = None) -> None:
+        super().__init__(message)
+        self.cells = list(cells or [])
+
+
+class DuplicateRowsError(UnbalancedPanelError):
+    """A (unit, time) pair appears in more than one row; ``.duplicates`` lists the pairs."""
+
+    def __init__(self, message: str, duplicates: list[tuple[object, object]] | None = None) -> None:
+        super().__init__(message)
+        self.duplicates = list(duplicates or [])
+
+
+class SingularDesignError(ModelSpecificationError):
+    """The coefficients are not identified: a regressor absorbed by the fixed effects, perfectly
+    collinear regressors, one period with unit effects, too few observations. ``.columns`` names
+    the regressors at fault."""
+
+    def __init__(self, message: str, columns: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.columns = list(columns or [])
+
+
+class DegenerateOutcomeError(SingularDesignError):
+    """The dependent variable carries nothing to explain: all zero, constant, without variation
+    left after the fixed-effects transform, or an exact combination of the regressors."""
+
+
+class WeightsValueError(WeightsError):
+    """A weights matrix has NaN, inf, negative or diagonal entries, or is not numeric;
+    ``.cells`` lists ``(row code, column code, value)``."""
+
+    def __init__(self, message: str, cells: list[tuple[str, str, float]] | None = None) -> None:
+        super().__init__(message)
+        self.cells = list(cells or [])
+
+
+class WeightsCodesError(WeightsError, WeightsAlignmentError):
+    """The codes of a weights matrix do not fit it or the data: wrong shape, duplicate codes,
+    codes missing from W or W codes missing from the data (all named)."""
+
+
+class EmptyWeightsError(WeightsError, ModelSpecificationError):
+    """A weights matrix has no links at all (every row is zero), so no spatial parameter is
+    identified."""
+
+
+class IslandError(WeightsError, ModelSpecificationError):
+    """Units without neighbours (zero rows of W) make the requested computation impossible;
+    ``.islands`` names them and the message lists the options."""
+
+    def __init__(self, message: str, islands: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.islands = list(islands or [])
+
+
+class WeightsFileError(WeightsError, DataFileError):
+    """A weights file (GAL, GWT) is missing or malformed; the message names the file and line."""
+
+
+class EstimationError(SpatialinnoError, RuntimeError):
+    """The estimator cannot give a valid result on these data (e.g. the Lee-Yu bias correction
+    moves the spatial parameter out of its parameter space); the message says what to try."""
+
+
+class BadScaleError(ModelSpecificationError):
+    """A variable's magnitude (e.g. 1e200 or 1e-200) is outside what the estimator can square in
+    double precision; the message names it and says how to rescale."""

@@ -44,7 +44,8 @@ Files: :meth:`Weights.to_gal` / :meth:`~Weights.read_gal` (binary neighbour list
 only lossless format, islands included).
 
 The builders use :mod:`libpysal` (contiguity through :meth:`libpysal.graph.Graph.build_contiguity`,
-GAL through :mod:`libpysal.io`) and :mod:`scipy.sparse` / :class:`scipy.spatial.cKDTree`.
+GAL written through :mod:`libpysal.io`, read by a checking parser) and :mod:`scipy.sparse` /
+:class:`scipy.spatial.cKDTree`.
 """
 
 from __future__ import annotations
@@ -62,7 +63,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from .errors import WeightsError, IslandWarning
+from .errors import (EmptyWeightsError, IslandWarning, WeightsCodesError, WeightsError,
+                     WeightsFileError, WeightsValueError)
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
@@ -105,8 +107,12 @@ def _listing(items: Sequence[object], limit: int = _MAX_LISTED) -> str:
 
 def _check_choice(value: object, allowed: Sequence[str], what: str) -> None:
     if value not in allowed:
+        import difflib
+        close = difflib.get_close_matches(str(value), [str(a) for a in allowed], n=2, cutoff=0.5)
         raise WeightsError(f"{what} must be one of {', '.join(repr(a) for a in allowed)}; "
-                           f"got {value!r}")
+                           f"got {value!r}"
+                           + (f" (did you mean {' or '.join(repr(c) for c in close)}?)"
+                              if close else ""))
 
 
 def _canonical(matrix: Any) -> sp.csr_array:
@@ -116,6 +122,125 @@ def _canonical(matrix: Any) -> sp.csr_array:
     m.eliminate_zeros()
     m.sort_indices()
     return m
+
+
+_MAX_CELLS = 10
+
+
+def _cell_listing(label: str, cells: Sequence[tuple[str, str, float]]) -> str:
+    shown = ", ".join(f"{label}[{r}, {c}] = {v:g}" for r, c, v in cells[:_MAX_CELLS])
+    return shown + (f", ... ({len(cells) - _MAX_CELLS} more)" if len(cells) > _MAX_CELLS else "")
+
+
+def _as_matrix(matrix: Any, n: int, label: str) -> sp.csr_array:
+    """``matrix`` (dense or sparse) as an n x n float csr_array; a non-numeric, non-2-D or
+    wrongly shaped input raises :class:`WeightsValueError` / :class:`WeightsCodesError`."""
+    if matrix is None:
+        raise WeightsValueError(f"{label} is None; expected an n x n matrix ({n} x {n}, one row "
+                                f"and one column per code)")
+    if not sp.issparse(matrix):
+        try:
+            arr = np.asarray(matrix)
+        except Exception as exc:  # ragged nested lists and the like
+            raise WeightsValueError(f"{label} cannot be read as a matrix ({exc}); expected an "
+                                    f"{n} x {n} numeric array or scipy.sparse matrix") from exc
+        if arr.dtype.kind == "O" and all(_is_number(v) for v in arr.ravel()):
+            arr = arr.astype(float)
+        if arr.dtype.kind not in "biuf":
+            bad = [v.item() if isinstance(v, np.generic) else v
+                   for v in arr.ravel()[:10_000] if not _is_number(v)][:5]
+            raise WeightsValueError(
+                f"{label} is not numeric (dtype {arr.dtype}); first non-numeric entries: "
+                f"{_listing([repr(v) for v in bad]) or 'none found'}. Weights must be "
+                f"real numbers (0 = no link)")
+        matrix = arr
+    elif matrix.dtype.kind not in "biuf":
+        raise WeightsValueError(f"{label} has dtype {matrix.dtype}; weights must be real numbers")
+    if matrix.ndim != 2 or matrix.shape != (n, n):
+        raise WeightsCodesError(
+            f"{label} has shape {tuple(matrix.shape)} but {n} codes were given; expected ({n}, "
+            f"{n}): one row and one column per code, in the order of the codes")
+    return _canonical(matrix)
+
+
+def _is_number(v: object) -> bool:
+    """True for a real number (not text, not complex)."""
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) or \
+        isinstance(v, (bool, np.bool_))
+
+
+def _parses_as_float(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _check_values(m: sp.csr_array, codes: Sequence[str], label: str, *,
+                  finite_only: bool = False) -> None:
+    """Raise :class:`WeightsValueError` naming the cells (row code, column code, value) of
+    non-finite, negative and diagonal entries of ``m`` (canonical csr_array); only non-finite
+    ones with ``finite_only``."""
+    coo = m.tocoo()
+    row, col, val = coo.row, coo.col, coo.data
+
+    def cells(mask: np.ndarray) -> list[tuple[str, str, float]]:
+        return [(codes[r], codes[c], float(v)) for r, c, v in
+                zip(row[mask], col[mask], val[mask], strict=True)]
+
+    bad = ~np.isfinite(val)
+    if bad.any():
+        found = cells(bad)
+        raise WeightsValueError(
+            f"{label} has {len(found)} non-finite weight(s) (NaN or inf) in the cells "
+            f"(row code, column code): {_cell_listing(label, found)}. Weights must be finite; "
+            f"fix these cells or set them to 0 (no link)", found)
+    if finite_only:
+        return
+    neg = val < 0
+    if neg.any():
+        found = cells(neg)
+        raise WeightsValueError(
+            f"{label} has {len(found)} negative weight(s) in the cells (row code, column code): "
+            f"{_cell_listing(label, found)}. Weights must be >= 0 (0 = no link); a negative "
+            f"entry is usually a difference or a log taken the wrong way round", found)
+    diag = row == col
+    if diag.any():
+        found = cells(diag)
+        raise WeightsValueError(
+            f"{label} has {len(found)} non-zero diagonal value(s) (a unit is its own "
+            f"neighbour): {_cell_listing(label, found)}. Set the diagonal to 0 "
+            f"(e.g. matrix.setdiag(0))", found)
+
+
+def _check_matrix(matrix: Any, codes: Sequence[str], label: str, *,
+                  finite_only: bool = False) -> sp.csr_array:
+    """The one validation of a user matrix: numeric, n x n for ``codes``, finite, non-negative,
+    zero diagonal (each failure names the cells; ``finite_only`` skips the last two, for the
+    array API whose matrices may be transformed). Returns the canonical csr_array."""
+    m = _as_matrix(matrix, len(codes), label)
+    _check_values(m, codes, label, finite_only=finite_only)
+    return m
+
+
+def _duplicate_codes(codes: Sequence[str]) -> list[str]:
+    counts = pd.Series(list(codes), dtype=object).value_counts()
+    return sorted(str(c) for c in counts.index[counts > 1])
+
+
+def _code_format_hint(missing: Sequence[str], codes: Sequence[str]) -> str:
+    """A hint when the missing codes differ from W's only in format (110000.0, 10000 vs 010000)."""
+    have = set(codes)
+    fixed = [m for m in missing if m.endswith(".0") and m[:-2] in have]
+    if fixed:
+        return (f". The units look like numbers written as floats ({_listing(fixed[:3])}): "
+                f"convert the unit column with .astype('int64').astype(str)")
+    padded = [m for m in missing if m.isdigit() and m.zfill(6) in have and m.zfill(6) != m]
+    if padded:
+        return (f". The units look like codes that lost their leading zeros "
+                f"({_listing(padded[:3])}): convert with .astype(str).str.zfill(6)")
+    return ""
 
 
 def _as_codes(units: object, what: str) -> list[str]:
@@ -464,31 +589,17 @@ class Weights:
 
     def __post_init__(self) -> None:
         codes = tuple(_as_codes(self.codes, "codes"))
-        if len(set(codes)) != len(codes):
-            counts = pd.Series(codes).value_counts()
-            dup = sorted(counts.index[counts > 1])
-            raise WeightsError(f"codes must be unique; duplicated: {_listing(dup)}")
+        dup = _duplicate_codes(codes) if len(set(codes)) != len(codes) else []
+        if dup:
+            raise WeightsCodesError(f"codes must be unique; duplicated: {_listing(dup)}. Each "
+                                    f"unit has one row and one column; drop or merge the "
+                                    f"duplicates")
         _check_choice(self.transform, TRANSFORMS, "transform")
         mats = {}
-        for label, m in (("sparse", self.sparse), ("raw", self.raw)):
+        for label, m in (("raw", self.raw), ("sparse", self.sparse)):
             if m is None:
                 continue
-            m = _canonical(m)
-            if m.shape != (len(codes), len(codes)):
-                raise WeightsError(f"{label} has shape {m.shape} but there are {len(codes)} codes; "
-                                   f"expected ({len(codes)}, {len(codes)})")
-            if not np.all(np.isfinite(m.data)):
-                raise WeightsError(f"{label} has {int(np.sum(~np.isfinite(m.data)))} non-finite "
-                                   f"weight(s)")
-            if np.any(m.data < 0):
-                raise WeightsError(f"{label} has {int(np.sum(m.data < 0))} negative weight(s); "
-                                   f"weights must be non-negative")
-            diag = m.diagonal()
-            if np.any(diag != 0):
-                selfs = [codes[i] for i in np.flatnonzero(diag)]
-                raise WeightsError(f"{label} has non-zero diagonal entries (a unit is its own "
-                                   f"neighbour): {_listing(selfs)}")
-            mats[label] = m
+            mats[label] = _check_matrix(m, codes, label)
         if "raw" not in mats:
             if self.transform != "none":
                 raise WeightsError(f"transform={self.transform!r} needs the untransformed matrix "
@@ -509,9 +620,8 @@ class Weights:
 
         ``transform`` is applied to ``matrix`` (which is kept as ``raw``).
         """
-        raw = _canonical(matrix)
-        if raw.shape != (len(codes), len(codes)):
-            raise WeightsError(f"matrix has shape {raw.shape} but {len(codes)} codes were given")
+        codes = _as_codes(codes, "codes")
+        raw = _check_matrix(matrix, codes, "matrix")
         return cls(tuple(codes), _apply_transform(raw, transform), name=name, transform=transform,
                    raw=raw, notes=tuple(notes))
 
@@ -646,6 +756,10 @@ class Weights:
         row-standardised W, :math:`\lambda_{max} = 1`. If W has no negative eigenvalue the lower
         bound is ``-inf``.
         """
+        if self.nnz == 0:
+            raise EmptyWeightsError(f"{self.name}: W has no links (all {self.n} rows are zero), so "
+                                    f"no admissible interval for rho exists; rebuild W (e.g. a "
+                                    f"larger cutoff_km or k)")
         lo, hi = self._extreme_real_eigenvalues
         if hi <= 0:
             raise WeightsError(f"{self.name}: the largest real eigenvalue is {hi:g} <= 0 (no "
@@ -732,9 +846,10 @@ class Weights:
         if extra:
             problems.append(f"{len(extra)} unit(s) of W missing from units: {_listing(extra)}")
         if problems:
-            raise WeightsError(f"cannot align W '{self.name}' (n={self.n}) to {len(units)} units: "
-                               + "; ".join(problems) + ". Build W on the panel's units, or "
-                               "subset both explicitly (Weights.subset)")
+            raise WeightsCodesError(
+                f"cannot align W '{self.name}' (n={self.n}) to {len(units)} units: "
+                + "; ".join(problems) + ". Build W on the panel's units, or subset both "
+                "explicitly (Weights.subset)" + _code_format_hint(missing, self.codes))
         if tuple(units) == self.codes:
             return self
         pos = {c: i for i, c in enumerate(self.codes)}
@@ -755,7 +870,7 @@ class Weights:
         self.align(units)  # raises for missing / extra / duplicate codes
         diff = [k for k, (a, b) in enumerate(zip(units, self.codes, strict=True)) if a != b]
         shown = "; ".join(f"position {k}: units {units[k]} vs W {self.codes[k]}" for k in diff[:5])
-        raise WeightsError(f"W '{self.name}' has the same units but in a different order "
+        raise WeightsCodesError(f"W '{self.name}' has the same units but in a different order "
                            f"({len(diff)} positions differ; {shown}); call w.align(units)")
 
     def subset(self, units: Sequence[str], *, transform: Transform | None = None) -> Weights:
@@ -766,8 +881,10 @@ class Weights:
         units = _as_codes(units, "units")
         missing = sorted(set(units) - set(self.codes))
         if missing or len(set(units)) != len(units):
-            raise WeightsError(f"subset: units must be distinct codes of W; missing from W: "
-                               f"{_listing(missing) or 'none'}")
+            raise WeightsCodesError(
+                f"subset: units must be distinct codes of W; missing from W: "
+                f"{_listing(missing) or 'none'}; duplicated: "
+                f"{_listing(_duplicate_codes(units)) or 'none'}")
         pos = {c: i for i, c in enumerate(self.codes)}
         idx = np.array([pos[u] for u in units], dtype=np.int64)
         raw = self.raw[idx][:, idx]
@@ -882,16 +999,18 @@ class Weights:
     @classmethod
     def read_gal(cls, path: str | Path, *, name: str | None = None,
                  transform: Transform = "none") -> Weights:
-        """Read a GAL file (binary weights, file order); ``transform`` is then applied."""
-        import libpysal
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # libpysal's connectivity chatter
-            f = libpysal.io.open(str(path), "r")
-            try:
-                w = f.read()
-            finally:
-                f.close()
-        return cls.from_libpysal(w, name=name or Path(path).stem, transform=transform)
+        """Read a GAL file (binary weights, file order); ``transform`` is then applied.
+
+        Format: a header line ``n`` (or GeoDa's ``0 n shapefile key``), then for each unit a line
+        ``code k`` followed by a line with its ``k`` neighbour codes (empty for an island). Codes
+        are kept as the strings written in the file. A malformed file raises
+        :class:`~spatialinno.errors.WeightsFileError` naming the file and the line.
+        """
+        codes, rows, cols = _parse_gal(Path(path))
+        n = len(codes)
+        raw = sp.csr_array((np.ones(len(rows)), (np.asarray(rows, dtype=np.int64),
+                                                 np.asarray(cols, dtype=np.int64))), shape=(n, n))
+        return cls.from_sparse(raw, codes, name=name or Path(path).stem, transform=transform)
 
     def to_gwt(self, path: str | Path) -> None:
         """Write GeoDa's GWT text format: header ``0 n <name> adcode``, then ``i j w_ij`` lines.
@@ -912,23 +1031,28 @@ class Weights:
                  name: str | None = None, transform: Transform = "none") -> Weights:
         """Read a GWT file. ``codes`` gives the order and the islands; without it the codes are
         the sorted codes in the file, and a header n larger than their number raises."""
-        text = Path(path).read_text(encoding="utf-8").splitlines()
+        text = _read_text(Path(path), "GWT").splitlines()
         if not text:
-            raise WeightsError(f"{path}: empty GWT file")
+            raise WeightsFileError(f"{path}: empty GWT file")
         head = text[0].split()
         n_head = int(head[1]) if len(head) >= 2 and head[1].isdigit() else (
             int(head[0]) if head and head[0].isdigit() else None)
-        rows = [ln.split() for ln in text[1:] if ln.strip()]
-        bad = [i + 2 for i, r in enumerate(rows) if len(r) != 3]
+        numbered = [(i + 2, ln.split()) for i, ln in enumerate(text[1:]) if ln.strip()]
+        bad = [no for no, r in numbered if len(r) != 3]
         if bad:
-            raise WeightsError(f"{path}: lines {_listing(bad)} do not have 3 fields (i j w)")
+            raise WeightsFileError(f"{path}: lines {_listing(bad)} do not have 3 fields (i j w)")
+        nonnum = [f"{no} ({r[2]!r})" for no, r in numbered if not _parses_as_float(r[2])]
+        if nonnum:
+            raise WeightsFileError(f"{path}: the weight (third field) is not a number on line(s) "
+                                   f"{_listing(nonnum)}")
+        rows = [r for _, r in numbered]
         df = pd.DataFrame(rows, columns=["focal", "neighbor", "weight"])
         seen = sorted(set(df["focal"]) | set(df["neighbor"]))
         if codes is None:
             if n_head is not None and n_head != len(seen):
-                raise WeightsError(f"{path}: header says n = {n_head} but {len(seen)} units have "
-                                   f"links; the others are islands GWT cannot name. Pass codes= "
-                                   f"(e.g. the layer's adcodes)")
+                raise WeightsFileError(f"{path}: header says n = {n_head} but {len(seen)} units "
+                                       f"have links; the others are islands GWT cannot name. "
+                                       f"Pass codes= (e.g. the layer's adcodes)")
             codes = seen
         codes = _as_codes(codes, "codes")
         raw = _edges_to_sparse(codes, df["focal"], df["neighbor"],
@@ -1427,6 +1551,82 @@ def _island_policy(raw: sp.csr_array, codes: list[str], policy: str, k: int, nam
     return out, (f"islands connected to their {k} nearest unit(s) by great-circle distance "
                  f"between {point} points (symmetric, weight 1 before the transform): "
                  + "; ".join(links),)
+
+
+def _read_text(path: Path, kind: str) -> str:
+    if not path.is_file():
+        raise WeightsFileError(f"{path}: no such {kind} file" + (
+            " (it is a folder)" if path.is_dir() else ""))
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise WeightsFileError(f"{path}: not a UTF-8 text {kind} file ({exc.reason} at byte "
+                               f"{exc.start})") from exc
+
+
+def _parse_gal(path: Path) -> tuple[list[str], list[int], list[int]]:
+    """``(codes, rows, cols)`` of a GAL file; every malformed line raises WeightsFileError."""
+    lines = _read_text(path, "GAL").splitlines()
+    if not "".join(lines).strip():
+        raise WeightsFileError(f"{path}: empty GAL file; expected a header line with the number "
+                               f"of units")
+
+    def fail(no: int, what: str) -> WeightsFileError:
+        return WeightsFileError(f"{path}, line {no}: {what}")
+
+    head = lines[0].split()
+    n_text = head[1] if len(head) >= 2 else (head[0] if head else "")
+    if not n_text.isdigit():
+        raise fail(1, f"header {lines[0].strip()!r} does not give the number of units; expected "
+                      f"'n' or GeoDa's '0 n shapefile key'")
+    n = int(n_text)
+    want = 1 + 2 * n
+    while len(lines) > want and not lines[-1].strip():
+        lines.pop()
+    if len(lines) == want - 1 and lines[-1].split()[1:] == ["0"]:
+        lines.append("")  # the last unit is an island whose empty neighbour line was cut off
+    if len(lines) > want:
+        raise fail(want + 1, f"unexpected content {lines[want].strip()!r} after the {n} units the "
+                             f"header announces")
+    if len(lines) < want:
+        raise fail(len(lines), f"the file ends here, but the header says n = {n} units, i.e. "
+                               f"{2 * n} lines after it (a 'code k' line and a neighbour line per "
+                               f"unit); found {len(lines) - 1}")
+    codes: list[str] = []
+    neighbours: list[tuple[int, list[str]]] = []
+    for u in range(n):
+        no = 2 + 2 * u
+        parts = lines[no - 1].split()
+        if len(parts) != 2 or not parts[1].isdigit():
+            raise fail(no, f"expected 'code k' (a unit code and its number of neighbours); got "
+                           f"{lines[no - 1].strip()!r}")
+        nbs = lines[no].split()
+        if len(nbs) != int(parts[1]):
+            raise fail(no + 1, f"unit {parts[0]} declares {parts[1]} neighbour(s) on line {no} "
+                               f"but {len(nbs)} are listed")
+        codes.append(parts[0])
+        neighbours.append((no + 1, nbs))
+    dup = _duplicate_codes(codes)
+    if dup:
+        lines_of = [str(2 + 2 * i) for i, c in enumerate(codes) if c in set(dup)]
+        raise fail(int(lines_of[1]), f"duplicate unit code(s) {_listing(dup)} (lines "
+                                     f"{_listing(lines_of)}); each unit appears once")
+    pos = {c: i for i, c in enumerate(codes)}
+    rows: list[int] = []
+    cols: list[int] = []
+    for i, (no, nbs) in enumerate(neighbours):
+        unknown = [c for c in nbs if c not in pos]
+        if unknown:
+            raise fail(no, f"neighbour(s) {_listing(unknown)} of unit {codes[i]} are not units of "
+                           f"the file")
+        if codes[i] in nbs:
+            raise fail(no, f"unit {codes[i]} lists itself as a neighbour")
+        if len(set(nbs)) != len(nbs):
+            raise fail(no, f"unit {codes[i]} lists neighbour(s) "
+                           f"{_listing(_duplicate_codes(nbs))} more than once")
+        rows += [i] * len(nbs)
+        cols += [pos[c] for c in nbs]
+    return codes, rows, cols
 
 
 def _names(pts: pd.DataFrame) -> dict[str, str]:

@@ -4,7 +4,8 @@ Layout: :mod:`.spec` (models as data), :mod:`.core` (transforms, log-determinant
 likelihood, information matrix, Lee-Yu), :mod:`.effects` (direct/indirect/total with inference),
 :mod:`.results` (immutable results), :mod:`.api` (``fit``, ``fit_array``), :mod:`.table`
 (``etable``), :mod:`.diagnostics` (LM, LR, Wald, Hausman, Pesaran CD), :mod:`.random_effects`
-(random-effects SAR/SDM/SEM by ML), :mod:`.choose` (``choose_model``: the Elhorst sequence).
+(random-effects SAR/SDM/SEM by ML), :mod:`.choose` (``choose_model``: the Elhorst sequence),
+:mod:`.checks` (the input checks every entry point runs before the core).
 """
 
 from __future__ import annotations

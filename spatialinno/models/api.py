@@ -6,6 +6,8 @@ time-major, and W is aligned to the sorted unit codes *by code*, never by positi
 
 from __future__ import annotations
 
+import difflib
+import re
 import warnings
 from collections.abc import Mapping, Sequence
 
@@ -13,12 +15,15 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from . import core
+from . import checks, core
 from .effects import multipliers
-from ..errors import (BoundaryWarning, CollinearityWarning, ModelSpecificationError, UnbalancedPanelError,
-                         WeightsAlignmentError)
+from ..errors import (BoundaryWarning, CollinearityWarning, DegenerateOutcomeError,
+                      DuplicateRowsError, FormulaError,
+                      ModelSpecificationError, NonFiniteDataError, NonNumericTermError,
+                      UnbalancedPanelError, UnknownVariableError, WeightsCodesError)
 from .results import SpatialPanelResults, TwoWResults
-from .spec import TWO_W_MODELS, ModelSpec, check_fe, get_spec
+from .spec import (COV_TYPES, EFFECTS_METHODS, LEE_YU, TWO_W_MODELS, ModelSpec, check_fe,
+                   check_option, get_spec)
 
 __all__ = ["fit", "fit_array", "fit_two_w", "fit_two_w_array"]
 
@@ -35,12 +40,17 @@ def _transform_name(W: sp.spmatrix) -> str:
 
 def _resolve_weights(w: object, units: Sequence[str],
                      label: str = "w") -> tuple[sp.csr_matrix, str, str]:
-    """``(W aligned to units, name, transform)`` for a Weights, libpysal W or (matrix, codes)."""
+    """``(W aligned to units, name, transform)`` for a Weights, libpysal W or (matrix, codes).
+
+    Checks: codes unique and matching the matrix and the panel's units (missing and extra codes
+    named, :class:`WeightsCodesError`); values numeric, finite, non-negative with a zero diagonal
+    (cells named, :class:`~spatialinno.errors.WeightsValueError`)."""
     units = [str(u) for u in units]
     if hasattr(w, "align") and hasattr(w, "codes"):  # spatialinno.weights.Weights (duck-typed)
         wa = w.align(units)
-        return sp.csr_matrix(wa.sparse, dtype=float), str(getattr(w, "name", label)), \
-            str(getattr(w, "transform", _transform_name(wa.sparse)))
+        W = checks.check_weights_matrix(wa.sparse, units, label)
+        return W, str(getattr(w, "name", label)), \
+            str(getattr(w, "transform", _transform_name(W)))
     if isinstance(w, tuple) and len(w) == 2:
         mat, codes = w
         name = label
@@ -51,21 +61,28 @@ def _resolve_weights(w: object, units: Sequence[str],
         raise ModelSpecificationError(
             f"{label}: expected a spatialinno Weights, a libpysal W or a (sparse matrix, codes) "
             f"pair; received {type(w).__name__}.")
-    mat = sp.csr_matrix(mat, dtype=float)
+    if isinstance(codes, (str, bytes)) or not hasattr(codes, "__len__"):
+        raise WeightsCodesError(f"{label}: the codes must be a sequence of unit codes (one per "
+                                f"row of the matrix); received {type(codes).__name__}.")
     codes = [str(c) for c in codes]
-    if mat.shape != (len(codes), len(codes)):
-        raise WeightsAlignmentError(
-            f"{label}: matrix shape {mat.shape} does not match {len(codes)} codes.")
-    if len(set(codes)) != len(codes):
-        raise WeightsAlignmentError(f"{label}: duplicate codes in the weights.")
+    counts = pd.Series(codes, dtype=object).value_counts()
+    dup = sorted(counts.index[counts > 1])
+    if dup:
+        raise WeightsCodesError(
+            f"{label}: {len(dup)} code(s) appear more than once in the weights' codes: "
+            f"{checks._listing([f'{c} (x{counts[c]})' for c in dup])}; each unit has one row "
+            f"and one column. Drop or merge the duplicates.")
+    mat = checks.check_weights_matrix(mat, codes, label)
     missing = sorted(set(units) - set(codes))
     extra = sorted(set(codes) - set(units))
     if missing or extra:
-        raise WeightsAlignmentError(
+        from ..weights import _code_format_hint
+        raise WeightsCodesError(
             f"{label}: the weights' codes do not match the panel's units. Units without a row in "
             f"W: {missing[:20]}{' ...' if len(missing) > 20 else ''} ({len(missing)}); codes in W "
             f"not in the panel: {extra[:20]}{' ...' if len(extra) > 20 else ''} ({len(extra)}). "
-            f"Subset or rebuild W for exactly the panel's units.")
+            f"Subset or rebuild W for exactly the panel's units"
+            f"{_code_format_hint(missing, codes)}.")
     pos = {c: i for i, c in enumerate(codes)}
     idx = np.array([pos[u] for u in units])
     mat = mat[idx][:, idx]
@@ -78,6 +95,12 @@ def _resolve_weights(w: object, units: Sequence[str],
 def _panel_frame(data: pd.DataFrame, unit: str | None,
                  time: str | None) -> tuple[pd.DataFrame, str, str]:
     df = data
+    if not isinstance(df, pd.DataFrame):
+        inner = getattr(df, "data", None)
+        raise ModelSpecificationError(
+            f"data must be a pandas DataFrame (a long panel: one row per unit and period); "
+            f"received {type(data).__name__}"
+            + (". Pass panel.data." if isinstance(inner, pd.DataFrame) else "."))
     if isinstance(df.index, pd.MultiIndex) and (unit is None or time is None):
         unit = unit or df.index.names[0]
         time = time or df.index.names[1]
@@ -85,15 +108,37 @@ def _panel_frame(data: pd.DataFrame, unit: str | None,
     if unit is None or time is None:
         raise ModelSpecificationError("Pass unit= and time= (column names), or a DataFrame with a "
                                       "(unit, time) MultiIndex.")
-    for c in (unit, time):
+    for what, c in (("unit", unit), ("time", time)):
         if c not in df.columns:
-            raise ModelSpecificationError(
-                f"Column {c!r} not in the data; columns are {list(df.columns)}.")
-    dup = df.duplicated([unit, time])
+            close = difflib.get_close_matches(str(c), [str(x) for x in df.columns], n=3)
+            raise UnknownVariableError(
+                f"{what}={c!r}: no such column in the data"
+                + (f" (did you mean {' or '.join(repr(x) for x in close)}?)" if close else "")
+                + f"; columns are {_columns_listing(df)}.", [str(c)], {str(c): close})
+    if unit == time:
+        raise ModelSpecificationError(f"unit= and time= name the same column {unit!r}.")
+    for what, c in (("unit", unit), ("time", time)):
+        na = df[c].isna().to_numpy()
+        if na.any():
+            pos = np.flatnonzero(na)
+            raise NonFiniteDataError(
+                f"The {what} column {c!r} is missing in {len(pos)} row(s) (row positions "
+                f"{checks._listing(pos)}); every row needs a unit code and a period. Fill or "
+                f"drop these rows.", [(str(c), int(p)) for p in pos])
+    dup = df.duplicated([unit, time], keep=False).to_numpy()
     if dup.any():
-        pairs = df.loc[dup, [unit, time]].head(10).to_records(index=False).tolist()
-        raise UnbalancedPanelError(f"{int(dup.sum())} duplicated (unit, time) rows, e.g. {pairs}; "
-                                   "each unit-period must appear once.")
+        d = df.loc[dup, [unit, time]].assign(_pos=np.flatnonzero(dup))
+        groups = d.groupby([unit, time], sort=True)["_pos"].apply(list)
+        pairs = list(groups.index)
+        shown = "; ".join(f"({u}, {t}) at row positions {checks._listing(groups[(u, t)], 5)}"
+                          for u, t in pairs[:10])
+        raise DuplicateRowsError(
+            f"{len(pairs)} (unit, time) pair(s) are duplicated (appear in more than one row of "
+            f"the data): {shown}"
+            f"{' ...' if len(pairs) > 10 else ''}. Each unit-period must appear once: drop the "
+            f"duplicates (data.drop_duplicates([{unit!r}, {time!r}])) or aggregate them "
+            f"(data.groupby([{unit!r}, {time!r}]).mean()) -- whichever is right for the data.",
+            pairs)
     units = pd.Index(sorted(df[unit].unique(), key=str))
     times = pd.Index(sorted(df[time].unique()))
     if len(df) != len(units) * len(times):
@@ -111,22 +156,196 @@ def _panel_frame(data: pd.DataFrame, unit: str | None,
     return out, unit, time
 
 
-def _model_matrices(formula: str,
-                    df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, str, list[str], bool]:
-    from formulaic import model_matrix
+def _columns_listing(df: pd.DataFrame, limit: int = 30) -> str:
+    cols = [str(c) for c in df.columns if str(c) not in ("_t", "_u")]
+    return checks._listing(cols, limit)
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m|⧛|⧚")
+
+
+def _clean(exc: BaseException) -> str:
+    """An exception's message without terminal colour codes, on one line."""
+    return " ".join(_ANSI.sub("", str(exc)).split())
+
+
+def _parse_formula(formula: str):
+    from formulaic import Formula
+    if not isinstance(formula, str):
+        raise FormulaError(f"formula must be a string such as 'y ~ x1 + x2'; received "
+                           f"{type(formula).__name__}.")
+    if "~" not in formula:
+        raise FormulaError(f"formula {formula!r} has no '~': write the dependent variable on the "
+                           f"left and the regressors on the right, e.g. 'y ~ x1 + x2'.")
     try:
-        mm = model_matrix(formula, df, na_action="raise")
+        f = Formula(formula)
+    except Exception as exc:  # formulaic raises several types for syntax errors
+        raise FormulaError(f"formula {formula!r} is not valid formula syntax: {_clean(exc)}") \
+            from exc
+    if not hasattr(f, "lhs") or not len(f.lhs):
+        raise FormulaError(f"formula {formula!r} has no dependent variable left of '~'.")
+    return f
+
+
+def _is_categorical_marker(expr: str) -> bool:
+    return expr.replace(" ", "").startswith("C(")
+
+
+def _check_formula_columns(f, formula: str, df: pd.DataFrame, rows: checks.Rows) -> None:
+    """Unknown variables (with close matches), non-numeric columns outside ``C(...)`` and missing
+    values in the columns the formula uses, before formulaic expands anything."""
+    cols = [str(c) for c in df.columns if str(c) not in ("_t", "_u")]
+    required = sorted(str(v) for v in f.required_variables)
+    unknown = [v for v in required if v not in df.columns]
+    if unknown:
+        sugg = {v: difflib.get_close_matches(v, cols, n=3, cutoff=0.6) for v in unknown}
+        said = "; ".join(f"{v!r}" + (f" (did you mean {' or '.join(repr(c) for c in sugg[v])}?)"
+                                     if sugg[v] else "") for v in unknown)
+        raise UnknownVariableError(
+            f"formula {formula!r} uses {len(unknown)} variable(s) that are not columns of the "
+            f"data: {said}. Columns: {_columns_listing(df)}.", unknown, sugg)
+    for side in ("lhs", "rhs"):
+        for term in getattr(f, side):
+            for factor in term.factors:
+                marked = side == "rhs" and _is_categorical_marker(str(factor.expr))
+                for v in sorted(str(x) for x in factor.required_variables):
+                    if v in df.columns and not marked:
+                        _check_numeric_column(df[v], v, str(factor.expr), side, rows)
+    values = []
+    for v in required:
+        s = df[v]
+        if pd.api.types.is_numeric_dtype(s) and not isinstance(s.dtype, pd.CategoricalDtype):
+            values.append((v, s.to_numpy(dtype=float, na_value=np.nan)))
+        else:
+            values.append((v, np.where(s.isna().to_numpy(), np.nan, 0.0)))
+    checks.check_finite(values, rows)
+
+
+def _check_numeric_column(s: pd.Series, name: str, expr: str, side: str,
+                          rows: checks.Rows) -> None:
+    if pd.api.types.is_bool_dtype(s) or (pd.api.types.is_numeric_dtype(s)
+                                         and not isinstance(s.dtype, pd.CategoricalDtype)):
+        return
+    values = s.dropna()
+    num = pd.to_numeric(values.astype(object), errors="coerce") if len(values) else values
+    bad = values[num.isna()] if len(values) else values
+    pos = [int(np.flatnonzero(s.index == i)[0]) for i in bad.index[:5]]
+    first = list(dict.fromkeys(bad.tolist()))[:5]
+    where = f" (at {rows.listing(pos)})" if pos else ""
+    categorical = isinstance(s.dtype, pd.CategoricalDtype)
+    if categorical:
+        what = f"is categorical (levels {checks._listing(list(s.cat.categories), 5)})"
+        first = list(s.cat.categories[:5])
+    elif len(bad):
+        what = (f"has dtype {s.dtype} (text); first non-numeric values: "
+                f"{checks._listing([repr(v) for v in first], 5)}{where}")
+    else:
+        first = list(dict.fromkeys(values.tolist()))[:5]
+        what = (f"has dtype {s.dtype}: numbers stored as text (e.g. "
+                f"{checks._listing([repr(v) for v in first[:3]], 3)})")
+    fix = " after fixing the values above" if len(bad) and not categorical else ""
+    if side == "lhs":
+        todo = (f"The dependent variable must be numeric: convert it with "
+                f"pd.to_numeric(data[{name!r}]){fix}.")
+    else:
+        todo = (f"Unmarked, it would be expanded into one dummy per distinct value. If {name!r} is "
+                f"a category, write C({name}) in the formula (one dummy per level); if it holds "
+                f"numbers, convert it with pd.to_numeric(data[{name!r}]){fix}.")
+    raise NonNumericTermError(f"Formula term {expr!r}: column {name!r} {what}. {todo}", name,
+                              first)
+
+
+def _model_matrices(formula: str, df: pd.DataFrame, rows: checks.Rows | None = None
+                    ) -> tuple[np.ndarray, np.ndarray, str, list[str], bool]:
+    """``(y, X, y name, X names, has intercept)`` for ``formula`` on the sorted panel ``df``
+    (rows time-major), after the checks of the formula and its columns."""
+    from formulaic import model_matrix
+    if rows is None:
+        rows = checks.Rows(len(df), 1)
+    f = _parse_formula(formula)
+    _check_formula_columns(f, formula, df, rows)
+    try:
+        with warnings.catch_warnings():  # e.g. log of 0: reported below by row
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mm = model_matrix(formula, df, na_action="ignore")
     except Exception as exc:  # formulaic raises several types; re-raise with our class
-        raise ModelSpecificationError(
-            f"Cannot build the model matrices for {formula!r}: {exc}") from exc
+        raise FormulaError(
+            f"Cannot build the model matrices for {formula!r}: {_clean(exc)}") from exc
     lhs, rhs = mm.lhs, mm.rhs
     if lhs.shape[1] != 1:
-        raise ModelSpecificationError("The formula needs exactly one dependent variable.")
+        raise FormulaError(
+            f"The formula needs exactly one dependent variable; the left of '~' in {formula!r} "
+            f"gives {lhs.shape[1]} columns ({checks._listing([str(c) for c in lhs.columns])}).")
     names = [str(c) for c in rhs.columns]
     has_int = "Intercept" in names
     X = np.asarray(rhs.drop(columns=["Intercept"]) if has_int else rhs, dtype=float)
-    return np.asarray(lhs, dtype=float).ravel(), X, str(lhs.columns[0]), \
-        [c for c in names if c != "Intercept"], has_int
+    y = np.asarray(lhs, dtype=float).ravel()
+    xnames = [c for c in names if c != "Intercept"]
+    checks.check_finite([(str(lhs.columns[0]), y)] + [(c, X[:, j]) for j, c in
+                                                       enumerate(xnames)], rows,
+                        hint="These values come from the formula's transformations (e.g. "
+                             "np.log of a value <= 0, a division by 0). ")
+    return y, X, str(lhs.columns[0]), xnames, has_int
+
+
+def _check_fit_options(lee_yu: object, cov_type: object, logdet: object = "auto",
+                       effects_method: object = "simulation", effects_draws: object = 0,
+                       n: int = 1) -> str:
+    """Validate the options of :func:`fit` (each message lists the choices); return the
+    canonical ``lee_yu``."""
+    check_option(lee_yu, list(LEE_YU), "lee_yu")
+    check_option(cov_type, COV_TYPES, "cov_type")
+    check_option(effects_method, EFFECTS_METHODS, "effects_method")
+    core.resolve_logdet(logdet, n)
+    if (isinstance(effects_draws, bool) or not isinstance(effects_draws, (int, np.integer))
+            or effects_draws < 0):
+        raise ModelSpecificationError(
+            f"effects_draws={effects_draws!r}: expected a whole number >= 0 (0 skips the effects "
+            f"at fit time).")
+    return LEE_YU[lee_yu]
+
+
+def _validate(y: np.ndarray, X: np.ndarray, W: sp.csr_matrix, M: sp.csr_matrix | None, n: int,
+              T: int, spec: ModelSpec, fe: str, ly: str, *, exog: Sequence[str], dep_var: str,
+              intercept: bool, units: Sequence[str], w_name: str, rows: checks.Rows) -> None:
+    """The one validation step before the core (see :mod:`.checks`)."""
+    checks.check_finite([(dep_var, y)] + [(x, X[:, j]) for j, x in enumerate(exog)], rows)
+    if spec.is_ml or spec.wx:
+        checks.check_links(W, f"W {w_name!r}", spec.name)
+    if spec.lam and M is not None:
+        checks.check_links(M, "M (m=)", spec.name)
+    timefx = fe in ("time", "twoway")
+    if spec.is_ml and timefx and ly in ("transform", "bias"):
+        why = ("The Lee-Yu transformation for time effects (lee_yu=True, the default)"
+               if ly == "transform" else "The Lee-Yu bias correction for time effects "
+                                         "(lee_yu='bias')")
+        alt = ("pass lee_yu=False (the direct approach, exact ML with period dummies, which does "
+               "not need W 1 = 1), or use effects='unit'")
+        checks.check_islands(W, units, f"W {w_name!r}", why, alt)
+        if M is not None:
+            checks.check_islands(M, units, "M (m=)", why, alt)
+        if ly == "bias" and not (core._is_row_standardised(W)
+                                 and (M is None or core._is_row_standardised(M))):
+            raise ModelSpecificationError(
+                "The Lee-Yu bias correction for time effects (lee_yu='bias') is derived for "
+                "row-standardised weights (W 1 = 1); received weights whose row sums differ from "
+                "1. Row-standardise W or pass lee_yu=False.")
+    if timefx and spec.rho:
+        checks.check_identified_with_time_effects(W, f"W {w_name!r}", "rho")
+    if timefx and spec.lam:
+        checks.check_identified_with_time_effects(M if M is not None else W, "The error "
+                                                  "weights" if M is not None else f"W {w_name!r}",
+                                                  "lambda")
+    if spec.lam and timefx:
+        checks.check_islands(
+            M if M is not None else W, units, "M (m=)" if M is not None else f"W {w_name!r}",
+            "A spatial error term with time (or two-way) effects",
+            "use effects='unit' with period dummies in the formula (+ C(year)), or a lag model")
+    checks.check_design(y, X, exog, n, T, fe, yname=dep_var, W=W, wx=spec.wx,
+                        intercept=intercept and fe == "none",
+                        spatial=(["rho"] if spec.rho else []) + (["lambda"] if spec.lam else []))
+    if spec.rho:
+        checks.check_lag_identified(y, W, n, T, fe, dep_var, f"W {w_name!r}")
 
 
 def fit(formula: str, data: pd.DataFrame, w: object, model: str = "sar", effects: str = "unit", *,
@@ -200,14 +419,22 @@ def fit(formula: str, data: pd.DataFrame, w: object, model: str = "sar", effects
     if groups is not None:
         raise ModelSpecificationError(f"groups= is used by the two-W models 'sar2w'/'sdm2w' "
                                       f"only; model={model!r}.")
+    spec, fe = get_spec(model), check_fe(effects)
+    _check_fit_options(lee_yu, cov_type, logdet, effects_method, effects_draws)
+    if m is not None and not spec.lam:
+        raise ModelSpecificationError(
+            f"m= (the weights of the spatial error term) is used by the models with lambda "
+            f"('sem', 'sdem', 'sac'); model={model!r} has none, so m would be ignored. Drop m= "
+            f"or choose one of those models.")
     df, unit, time = _panel_frame(data, unit, time)
     units = [str(u) for u in pd.unique(df[unit])]
     T = df[time].nunique()
     n = len(units)
-    y, X, yname, xnames, has_int = _model_matrices(formula, df)
+    times = list(pd.unique(df[time]))
+    rows = checks.Rows(n, T, units, times)
+    y, X, yname, xnames, has_int = _model_matrices(formula, df, rows)
     W, wname, wtr = _resolve_weights(w, units, "w")
     M = None if m is None else _resolve_weights(m, units, "m")[0]
-    times = list(pd.unique(df[time]))
     ev = None
     if isinstance(core.resolve_logdet(logdet, n), core.Eigen) and hasattr(w, "align"):
         try:  # cached on the Weights object; permutation-invariant, so valid for the aligned W
@@ -215,11 +442,11 @@ def fit(formula: str, data: pd.DataFrame, w: object, model: str = "sar", effects
         except Exception:  # e.g. too large for a dense eigen-decomposition: computed below
             ev = None
         ev = None if ev is None else np.asarray(ev)
-    return _fit_core(y, X, W, n, T, get_spec(model), check_fe(effects), M=M, lee_yu=lee_yu,
+    return _fit_core(y, X, W, n, T, spec, fe, M=M, lee_yu=lee_yu,
                      logdet=logdet, cov_type=cov_type, effects_draws=effects_draws,
                      effects_method=effects_method, seed=seed, dep_var=yname, exog=xnames,
                      intercept=has_int, w_name=wname, w_transform=wtr, units=units, times=times,
-                     eigenvalues=ev)
+                     eigenvalues=ev, rows=rows)
 
 
 def fit_array(y: np.ndarray, X: np.ndarray, W: sp.spmatrix, model: str = "sar",
@@ -230,22 +457,46 @@ def fit_array(y: np.ndarray, X: np.ndarray, W: sp.spmatrix, model: str = "sar",
     """Array API. ``y`` has shape ``(T, n)`` and ``X`` ``(T, n, k)``; unit ``i`` is row/column ``i``
     of ``W`` (the caller guarantees the alignment). ``eigenvalues`` of ``W`` may be passed to reuse
     them across fits (used by the Eigen log-determinant). Other keywords as in :func:`fit`."""
-    y = np.asarray(y, dtype=float)
-    X = np.asarray(X, dtype=float)
+    spec, fe = get_spec(model), check_fe(effects)
+    y, X = _panel_arrays(y, X)
+    T, n = y.shape
+    k = X.shape[2]
+    names = _exog_names(exog_names, k)
+    pos = [str(i) for i in range(n)]
+    W = checks.check_weights_matrix(W, pos, "W", finite_only=True)
+    if M is not None:
+        if not spec.lam:
+            raise ModelSpecificationError(
+                f"M= (the weights of the spatial error term) is used by the models with lambda "
+                f"('sem', 'sdem', 'sac'); model={model!r} has none, so M would be ignored.")
+        M = checks.check_weights_matrix(M, pos, "M", finite_only=True)
+    _check_fit_options(kwargs.get("lee_yu", True), kwargs.get("cov_type", "auto"),
+                       kwargs.get("logdet", "auto"), kwargs.get("effects_method", "simulation"),
+                       kwargs.get("effects_draws", 1000))
+    return _fit_core(y.reshape(-1), X.reshape(T * n, k), W, n, T, spec, fe, M=M, dep_var="y",
+                     exog=names, intercept=intercept, w_name="W",
+                     w_transform=_transform_name(W), units=pos,
+                     times=list(range(T)), eigenvalues=eigenvalues, **kwargs)
+
+
+def _panel_arrays(y: object, X: object) -> tuple[np.ndarray, np.ndarray]:
+    """``y`` (T, n) and ``X`` (T, n, k) as float arrays, or an error naming the shapes."""
+    try:
+        y = np.asarray(y, dtype=float)
+        X = np.asarray(X, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise ModelSpecificationError(f"y and X must be numeric arrays: {exc}") from exc
     if y.ndim != 2 or X.ndim != 3 or X.shape[:2] != y.shape:
         raise ModelSpecificationError(f"Expected y of shape (T, n) and X of shape (T, n, k); "
                                       f"received {y.shape} and {X.shape}.")
-    T, n = y.shape
-    if W.shape != (n, n):
-        raise ModelSpecificationError(f"W has shape {W.shape}, expected ({n}, {n}).")
-    k = X.shape[2]
+    return y, X
+
+
+def _exog_names(exog_names: Sequence[str] | None, k: int) -> list[str]:
     names = list(exog_names) if exog_names is not None else [f"x{i + 1}" for i in range(k)]
-    W = sp.csr_matrix(W, dtype=float)
-    return _fit_core(y.reshape(-1), X.reshape(T * n, k), W, n, T, get_spec(model),
-                     check_fe(effects), M=M, dep_var="y", exog=names, intercept=intercept,
-                     w_name="W",
-                     w_transform=_transform_name(W), units=[str(i) for i in range(n)],
-                     times=list(range(T)), eigenvalues=eigenvalues, **kwargs)
+    if len(names) != k:
+        raise ModelSpecificationError(f"exog_names has {len(names)} names for {k} columns of X.")
+    return [str(x) for x in names]
 
 
 def _param_names(spec: ModelSpec, exog: list[str], intercept: bool) -> list[str]:
@@ -273,22 +524,26 @@ def _resolve_cov(cov_type: str, oim_invalid: bool, why: str) -> str:
 
 def _fit_core(y, X, W, n, T, spec, fe, *, M=None, lee_yu=True, logdet="auto", cov_type="auto",
               effects_draws=1000, effects_method="simulation", seed=0, dep_var="y", exog=(),
-              intercept=False, w_name="W", w_transform="", units=(), times=(), eigenvalues=None):
+              intercept=False, w_name="W", w_transform="", units=(), times=(), eigenvalues=None,
+              rows=None):
     exog = list(exog)
-    ly = {True: "transform", False: "none", "transform": "transform", "bias": "bias",
-          "none": "none"}.get(lee_yu)
-    if ly is None:
-        raise ModelSpecificationError(
-            f"lee_yu={lee_yu!r}: expected True, False, 'transform' or 'bias'.")
+    ly = _check_fit_options(lee_yu, cov_type, logdet, effects_method, effects_draws, n)
     if fe == "none" or not spec.is_ml:
         ly = "none"  # nothing to correct: pooled, or OLS (SLX) with a dof-corrected sigma^2
-    if cov_type not in ("auto", "oim", "hessian"):
-        raise ModelSpecificationError(f"cov_type={cov_type!r}: expected 'auto', 'oim' or 'hessian'.")
+    M = None if M is None else sp.csr_matrix(M, dtype=float)
+    _validate(y, X, W, M, n, T, spec, fe, ly, exog=exog, dep_var=dep_var, intercept=intercept,
+              units=units, w_name=w_name, rows=rows or checks.Rows(n, T))
     use_int = intercept and fe == "none"
     Xn = np.ones((n * T, 1)) if use_int else None
     d = core.build_design(spec, y, X, W, n, T, fe=fe, lee_yu=(ly == "transform"), logdet=logdet,
                           M=M, X_nolag=Xn, eigenvalues_w=eigenvalues)
     f = core.estimate(d)
+    if not f.sigma2 * d.N_eff > 1e-20 * float(d.Y[:, 0] @ d.Y[:, 0]):
+        raise DegenerateOutcomeError(
+            f"The {spec.name.upper()} model fits {dep_var!r} exactly (residual variance 0 at "
+            f"rho = {f.rho:.4g}, lambda = {f.lam:.4g}): there are too few observations for its "
+            f"{d.k + spec.rho + spec.lam} parameters, so no standard errors exist. Use more "
+            f"units or periods, or a smaller model.", [dep_var])
     if ly == "bias":
         if fe in ("time", "twoway") and spec.is_ml:
             f = core.lee_yu_bias_correction(d, f, core.information_matrix(d, f))
@@ -464,16 +719,34 @@ def fit_two_w(formula: str, data: pd.DataFrame, w: object, groups: Mapping[str, 
     -------
     TwoWResults
     """
+    spec, fe = get_spec(model), check_fe(effects)
+    _check_two_w_options(spec, lee_yu, cov_type)
     df, unit, time = _panel_frame(data, unit, time)
     units = [str(u) for u in pd.unique(df[unit])]
     T = df[time].nunique()
-    y, X, yname, xnames, _ = _model_matrices(formula, df)
+    times = list(pd.unique(df[time]))
+    rows = checks.Rows(len(units), T, units, times)
+    y, X, yname, xnames, _ = _model_matrices(formula, df, rows)
     W, wname, _ = _resolve_weights(w, units, "w")
+    checks.check_links(W, f"W {wname!r}", spec.name)
+    checks.check_islands(W, units, f"W {wname!r}", "The two-W model (its parameter space "
+                         "max(|rho_w|, |rho_b|) < 1 rests on W 1 = 1)",
+                         "use the one-W model (model='sdm' or 'sar'), which allows islands with "
+                         "unit effects")
     Ww, Wb = _group_split(W, units, w, groups)
-    return _fit_two_w_core(y, X, Ww, Wb, len(units), T, get_spec(model), check_fe(effects),
+    return _fit_two_w_core(y, X, Ww, Wb, len(units), T, spec, fe,
                            lee_yu=lee_yu, cov_type=cov_type, effects_draws=effects_draws,
                            seed=seed, dep_var=yname, exog=xnames, w_name=wname, units=units,
-                           times=list(pd.unique(df[time])), groups=dict(groups))
+                           times=times, groups=dict(groups), rows=rows)
+
+
+def _check_two_w_options(spec: ModelSpec, lee_yu: object, cov_type: object) -> str:
+    if spec.name not in TWO_W_MODELS:
+        raise ModelSpecificationError(f"model={spec.name!r}: fit_two_w estimates 'sar2w' or "
+                                      f"'sdm2w'.")
+    check_option(lee_yu, [True, False, "transform", "none"], "lee_yu")
+    check_option(cov_type, COV_TYPES, "cov_type")
+    return LEE_YU[lee_yu]
 
 
 def fit_two_w_array(y: np.ndarray, X: np.ndarray, Ww: sp.spmatrix, Wb: sp.spmatrix,
@@ -481,38 +754,46 @@ def fit_two_w_array(y: np.ndarray, X: np.ndarray, Ww: sp.spmatrix, Wb: sp.spmatr
                     exog_names: Sequence[str] | None = None, **kwargs: object) -> "TwoWResults":
     """Array API of :func:`fit_two_w`: ``y`` (T, n), ``X`` (T, n, k), the two parts of a
     row-standardised W (``Ww + Wb`` row-stochastic). Other keywords as in :func:`fit_two_w`."""
-    y = np.asarray(y, dtype=float)
-    X = np.asarray(X, dtype=float)
-    if y.ndim != 2 or X.ndim != 3 or X.shape[:2] != y.shape:
-        raise ModelSpecificationError(f"Expected y of shape (T, n) and X of shape (T, n, k); "
-                                      f"received {y.shape} and {X.shape}.")
+    y, X = _panel_arrays(y, X)
     T, n = y.shape
     k = X.shape[2]
-    names = list(exog_names) if exog_names is not None else [f"x{i + 1}" for i in range(k)]
-    return _fit_two_w_core(y.reshape(-1), X.reshape(T * n, k), sp.csr_matrix(Ww),
-                           sp.csr_matrix(Wb), n, T, get_spec(model), check_fe(effects),
-                           exog=names, units=[str(i) for i in range(n)], times=list(range(T)),
+    names = _exog_names(exog_names, k)
+    pos = [str(i) for i in range(n)]
+    Ww = checks.check_weights_matrix(Ww, pos, "Ww", finite_only=True)
+    Wb = checks.check_weights_matrix(Wb, pos, "Wb", finite_only=True)
+    return _fit_two_w_core(y.reshape(-1), X.reshape(T * n, k), Ww, Wb, n, T, get_spec(model),
+                           check_fe(effects), exog=names, units=pos, times=list(range(T)),
                            **kwargs)
 
 
 def _fit_two_w_core(y, X, Ww, Wb, n, T, spec, fe, *, lee_yu=True, cov_type="auto",
                     effects_draws=1000, seed=0, dep_var="y", exog=(), w_name="W", units=(),
-                    times=(), groups=None):
+                    times=(), groups=None, rows=None):
     from scipy import stats
 
     from .results import TwoWResults
-    if spec.name not in ("sar2w", "sdm2w"):
-        raise ModelSpecificationError(f"model={spec.name!r}: fit_two_w estimates 'sar2w' or "
-                                      f"'sdm2w'.")
-    ly = {True: "transform", False: "none", "transform": "transform", "none": "none"}.get(lee_yu)
-    if ly is None:
-        raise ModelSpecificationError(f"lee_yu={lee_yu!r}: the two-W model takes True "
-                                      f"('transform', unit effects) or False.")
+    ly = _check_two_w_options(spec, lee_yu, cov_type)
     if fe == "none":
         ly = "none"
-    if cov_type not in ("auto", "oim", "hessian"):
-        raise ModelSpecificationError(f"cov_type={cov_type!r}: expected 'auto', 'oim' or 'hessian'.")
     exog = list(exog)
+    Wsum = sp.csr_matrix(Ww + Wb)
+    checks.check_finite([(dep_var, y)] + [(x, X[:, j]) for j, x in enumerate(exog)],
+                        rows or checks.Rows(n, T))
+    checks.check_links(Wsum, f"W {w_name!r} (Ww + Wb)", spec.name)
+    checks.check_islands(Wsum, units, f"W {w_name!r} (Ww + Wb)", "The two-W model (its "
+                         "parameter space max(|rho_w|, |rho_b|) < 1 rests on W 1 = 1)",
+                         "use the one-W model (model='sdm' or 'sar'), which allows islands with "
+                         "unit effects")
+    for part, Wp, what in (("within", Ww, "no two neighbours share a group"),
+                           ("between", Wb, "every link joins units of the same group")):
+        if Wp.nnz == 0 or not np.any(Wp.data):
+            from ..errors import EmptyWeightsError
+            raise EmptyWeightsError(
+                f"The {part}-group part of W {w_name!r} has no links ({what}), so rho_{part} "
+                f"is not identified. Check groups= (unit code -> group) against W, or fit the "
+                f"one-W model (model='sdm' or 'sar').")
+    checks.check_design(y, X, exog, n, T, fe, yname=dep_var, W=Wsum, wx=spec.wx,
+                        spatial=["rho_within", "rho_between"])
     d = core.build_two_w_design(spec, y, X, Ww, Wb, n, T, fe=fe, lee_yu=(ly == "transform"))
     fu = core.estimate_two_w(d)
     fr = core.estimate_two_w(d, equal=True)

@@ -30,7 +30,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ..errors import ModelSpecificationError
-from . import api, core
+from . import api, checks, core
 from .diagnostics import (
     SpecificationTest,
     _CodedWeights,
@@ -43,7 +43,7 @@ from .diagnostics import (
     wald_theta_zero,
 )
 from .random_effects import fit_re
-from .spec import check_fe
+from .spec import check_fe, check_option
 
 __all__ = ["ModelChoiceResult", "choose_model", "choose_model_array"]
 
@@ -151,11 +151,12 @@ def choose_model(formula: str, data: pd.DataFrame, w: object, *, unit: str | Non
     >>> res = choose_model("logc ~ logp + logy", cigar, w, unit="state", time="year")  # doctest: +SKIP
     >>> print(res.to_markdown())  # doctest: +SKIP
     """
+    effects = check_fe(effects)
     df, unit, time = api._panel_frame(data, unit, time)
     units = [str(u) for u in pd.unique(df[unit])]
     times = list(pd.unique(df[time]))
     T, n = len(times), len(units)
-    y, X, _yname, xnames, _ = api._model_matrices(formula, df)
+    y, X, yname, xnames, _ = api._model_matrices(formula, df, checks.Rows(n, T, units, times))
     W, wname, _ = api._resolve_weights(w, units, "w")
     ev = None
     if hasattr(w, "align") and n <= core._AUTO_EIGEN_MAX_N:
@@ -168,7 +169,7 @@ def choose_model(formula: str, data: pd.DataFrame, w: object, *, unit: str | Non
                               exog_names=xnames, units=units, times=times,
                               moran_permutations=moran_permutations, note=note, w_name=wname,
                               lm_convention=lm_convention,
-                              eigenvalues=None if ev is None else np.asarray(ev))
+                              eigenvalues=None if ev is None else np.asarray(ev), y_name=yname)
 
 
 def choose_model_array(y: np.ndarray, X: np.ndarray, W: sp.spmatrix, *, effects: str = "twoway",
@@ -176,21 +177,25 @@ def choose_model_array(y: np.ndarray, X: np.ndarray, W: sp.spmatrix, *, effects:
                        exog_names: list[str] | None = None, units: list[str] | None = None,
                        times: list | None = None, moran_permutations: int = 0,
                        note: str | None = None, w_name: str = "W",
-                       lm_convention: str = "lee_yu", eigenvalues: np.ndarray | None = None) -> ModelChoiceResult:
+                       lm_convention: str = "lee_yu", eigenvalues: np.ndarray | None = None,
+                       y_name: str = "y") -> ModelChoiceResult:
     """Array form of :func:`choose_model`: ``y`` (T, n), ``X`` (T, n, k), ``W`` aligned;
     ``eigenvalues`` of ``W`` may be passed to reuse them."""
     effects = check_fe(effects)
-    if not 0 < level < 1:
+    if not isinstance(level, (int, float)) or not 0 < level < 1:
         raise ModelSpecificationError(f"level={level!r}: expected a number in (0, 1).")
-    y = np.asarray(y, dtype=float)
-    X = np.asarray(X, dtype=float)
+    check_option(lm_convention, ("lee_yu", "elhorst", "spreg"), "lm_convention")
+    y, X = api._panel_arrays(y, X)
     T, n = y.shape
     k = X.shape[2]
-    W = sp.csr_matrix(W, dtype=float)
-    names = list(exog_names) if exog_names is not None else [f"x{i + 1}" for i in range(k)]
+    W = checks.check_weights_matrix(W, [str(i) for i in range(n)], "W", finite_only=True)
+    names = api._exog_names(exog_names, k)
+    rows = checks.Rows(n, T, [str(u) for u in units], list(times)) if (
+        units is not None and times is not None) else checks.Rows(n, T)
     units = [str(u) for u in units] if units is not None else [str(i) for i in range(n)]
     times = list(times) if times is not None else list(range(T))
     yv, Xv = y.reshape(-1), X.reshape(T * n, k)
+    _validate(yv, Xv, W, names, n, T, effects, rows, y_name, hausman_test)
     ev = eigenvalues
     if ev is None:
         ev = core._eigenvalues(W) if n <= core._AUTO_EIGEN_MAX_N else None
@@ -258,6 +263,23 @@ def choose_model_array(y: np.ndarray, X: np.ndarray, W: sp.spmatrix, *, effects:
     table = table[TABLE_COLUMNS]
     rec, text = _recommend(tests, effects, level, haus, moran)
     return ModelChoiceResult(table, notes, text, rec, effects, level, note, fits, moran)
+
+
+def _validate(y, X, W, names, n, T, effects, rows, y_name, hausman_test) -> None:
+    """Every design the sequence fits, checked before the first fit (see :mod:`.checks`): the
+    LM tests and LR tests use pooled, unit, time and two-way effects whatever ``effects`` is."""
+    checks.check_finite([(y_name, y)] + [(x, X[:, j]) for j, x in enumerate(names)], rows)
+    checks.check_links(W, "W", "choose_model")
+    steps = [("none", False, True, "the LM tests on the pooled model"),
+             ("unit", False, False, "the LM and LR tests with unit effects"),
+             ("time", False, False, "the LM and LR tests with time effects"),
+             ("twoway", False, False, "the LM and LR tests with two-way effects"),
+             (effects, True, False, f"the SDM with {_FE_LABEL[effects]}")]
+    for fe, wx, intercept, step in steps:
+        checks.check_design(y, X, names, n, T, fe, yname=y_name, W=W, wx=wx,
+                            intercept=intercept,
+                            context=f" (in {step}, which choose_model fits whatever effects= is)"
+                            if fe != effects or not wx else f" (in {step})")
 
 
 def _renamed(t: SpecificationTest, name: str) -> SpecificationTest:

@@ -54,8 +54,8 @@ import scipy.sparse as sp
 from scipy import optimize
 from scipy.sparse.linalg import splu
 
-from ..errors import (BoundaryWarning, CollinearityWarning, FlatLikelihoodWarning,
-                         ModelSpecificationError)
+from ..errors import (BoundaryWarning, CollinearityWarning, EstimationError,
+                     FlatLikelihoodWarning, ModelSpecificationError)
 from .spec import ModelSpec
 
 __all__ = [
@@ -182,8 +182,9 @@ def resolve_logdet(logdet: object, n: int) -> Eigen | SparseLU:
         return Eigen()
     if key in ("lu", "sparselu", "sparse_lu"):
         return SparseLU()
-    raise ModelSpecificationError(
-        f"logdet={logdet!r} is not known; expected 'auto', 'eigen', 'lu', Eigen() or SparseLU().")
+    from .spec import option_error
+    raise option_error(logdet, ["auto", "eigen", "lu", "Eigen()", "SparseLU()"], "logdet",
+                       aliases=["eig", "eigenvalues", "sparselu", "sparse_lu"])
 
 
 # --------------------------------------------------------------------------------------------
@@ -278,13 +279,23 @@ class Design:
 
     def beta_ssr(self, rho: float, lam: float) -> tuple[np.ndarray, float]:
         xtx, xty, yty = self.moments(rho, lam)
-        beta = np.linalg.solve(xtx, xty)
-        return beta, max(yty - float(xty @ beta), 1e-300)
+        return _solve_ssr(xtx, xty, yty)
 
     def concentrated(self, rho: float, lam: float) -> float:
         _, ssr = self.beta_ssr(rho, lam)
         N = self.N_eff
         return -0.5 * N * (math.log(2 * math.pi * ssr / N) + 1.0) + self.logdet_term(rho, lam)
+
+
+def _solve_ssr(xtx: np.ndarray, xty: np.ndarray, yty: float) -> tuple[np.ndarray, float]:
+    """``beta = (X'X)^-1 X'y`` and the residual sum of squares. At an isolated (rho, lambda)
+    where ``B X`` loses rank (the design itself is checked to have full rank) the
+    minimum-norm least-squares solution keeps the concentrated likelihood defined."""
+    try:
+        beta = np.linalg.solve(xtx, xty)
+    except np.linalg.LinAlgError:
+        beta = np.linalg.lstsq(xtx, xty, rcond=None)[0]
+    return beta, max(yty - float(xty @ beta), 1e-300)
 
 
 def _is_row_standardised(W: sp.spmatrix) -> bool:
@@ -381,7 +392,10 @@ def estimate(d: Design) -> CoreFit:
                                     options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 500})
             if best is None or res.fun < best.fun:
                 best = res
-        res = optimize.minimize(f, best.x, method="Nelder-Mead",
+        # Nelder-Mead is unbounded: outside the parameter space the log-determinant terms are
+        # undefined (log of a negative number), so the objective is +inf there.
+        res = optimize.minimize(_inside_or_inf(f, (r_lo, r_hi), (l_lo, l_hi)), best.x,
+                                method="Nelder-Mead",
                                 options={"xatol": 1e-10, "fatol": 1e-13, "maxiter": 4000})
         x = res.x if res.fun <= best.fun and _inside(res.x, (r_lo, r_hi), (l_lo, l_hi)) else best.x
         rho, lam = float(x[0]), float(x[1])
@@ -407,6 +421,11 @@ def estimate(d: Design) -> CoreFit:
 
 def _inside(x, b1, b2) -> bool:
     return b1[0] <= x[0] <= b1[1] and b2[0] <= x[1] <= b2[1]
+
+
+def _inside_or_inf(f, b1, b2):
+    """``f`` inside the box ``b1 x b2``, ``+inf`` outside (for the unbounded Nelder-Mead)."""
+    return lambda x: f(x) if _inside(x, b1, b2) else math.inf
 
 
 def _brent(f, lo: float, hi: float) -> float:
@@ -668,6 +687,13 @@ def numerical_hessian(d: Design, fit: CoreFit) -> np.ndarray:
     scale = np.concatenate([np.sqrt(fit.sigma2 / np.maximum(np.diag(xtx), 1e-300)),
                             np.full(p - d.k - 1, 0.05), [fit.sigma2]])
     h = 1e-3 * scale
+    # steps of the spatial parameters stay inside their parameter space (an estimate at a bound
+    # would otherwise step out of it, where the log-determinant is undefined)
+    i = d.k
+    for ld in ((d.ld_w,) if d.spec.rho else ()) + ((d.ld_m,) if d.spec.lam else ()):
+        lo, hi = _interval(ld)
+        h[i] = min(h[i], 0.25 * max(min(theta[i] - lo, hi - theta[i]), 0.0)) or h[i] * 1e-6
+        i += 1
     return -central_hessian(lambda t: full_loglik(d, t), theta, h)
 
 
@@ -704,14 +730,30 @@ def lee_yu_bias_correction(d: Design, fit: CoreFit, info: np.ndarray) -> CoreFit
     a.append([1.0 / (2.0 * fit.sigma2)])
     avec = np.concatenate(a)
     theta = _theta(d, fit)
-    theta = theta + d.T * np.linalg.solve(info, avec)
+    try:
+        theta = theta + d.T * np.linalg.solve(info, avec)
+    except np.linalg.LinAlgError as exc:
+        raise EstimationError(
+            "The Lee-Yu bias correction (lee_yu='bias') needs the information matrix, which is "
+            "singular at the direct estimate; use lee_yu=True (the transformation approach) or "
+            "lee_yu=False.") from exc
     i = d.k
     rho = lam = 0.0
-    if d.spec.rho:
-        rho = float(theta[i])
-        i += 1
-    if d.spec.lam:
-        lam = float(theta[i])
+    for name, ld, on in (("rho", d.ld_w, d.spec.rho), ("lambda", d.ld_m, d.spec.lam)):
+        if not on:
+            continue
+        lo, hi = _interval(ld)
+        if not lo < theta[i] < hi:
+            raise EstimationError(
+                f"The Lee-Yu bias correction (lee_yu='bias') moves {name} from "
+                f"{_theta(d, fit)[i]:.6g} to {theta[i]:.6g}, outside its parameter space "
+                f"({lo:.4g}, {hi:.4g}): the direct estimate is too close to the bound for the "
+                f"analytical correction. Use lee_yu=True (the transformation approach) or "
+                f"lee_yu=False.")
+        if name == "rho":
+            rho = float(theta[i])
+        else:
+            lam = float(theta[i])
         i += 1
     s2 = float(theta[i]) * (d.T / (d.T - 1) if d.transform.fe == "twoway" else 1.0)
     beta = theta[:d.k]
@@ -780,8 +822,7 @@ class TwoWDesign:
 
     def beta_ssr(self, rw: float, rb: float) -> tuple[np.ndarray, float]:
         xtx, xty, yty = self.moments(rw, rb)
-        beta = np.linalg.solve(xtx, xty)
-        return beta, max(yty - float(xty @ beta), 1e-300)
+        return _solve_ssr(xtx, xty, yty)
 
     def concentrated(self, rw: float, rb: float) -> float:
         _, ssr = self.beta_ssr(rw, rb)
@@ -874,7 +915,7 @@ def estimate_two_w(d: TwoWDesign, *, equal: bool = False) -> TwoWFit:
                                 options={"ftol": 1e-13, "gtol": 1e-9, "maxiter": 300})
         if best is None or res.fun < best.fun:
             best = res
-    res = optimize.minimize(f, best.x, method="Nelder-Mead",
+    res = optimize.minimize(_inside_or_inf(f, (lo, hi), (lo, hi)), best.x, method="Nelder-Mead",
                             options={"xatol": 1e-9, "fatol": 1e-11, "maxiter": 1000})
     ok = res.fun <= best.fun and _inside(res.x, (lo, hi), (lo, hi))
     x = res.x if ok else best.x

@@ -40,7 +40,9 @@ import scipy.sparse as sp
 from scipy import stats
 
 from ..errors import ModelSpecificationError
+from . import checks
 from .core import lag, within
+from .spec import check_option
 
 __all__ = [
     "SpecificationTest",
@@ -159,16 +161,19 @@ def lm_components(y: np.ndarray, X: np.ndarray, W: sp.spmatrix, n: int, T: int,
     """The pieces of the LM statistics (see :func:`lm_tests`): ``g_lag = e'Wy/sigma^2``,
     ``g_err = e'We/sigma^2``, ``J``, ``T_TW`` (``T* tr(W'W + WW)``, see ``convention``), ``TW``
     (the trace used), ``sigma2``, ``N_eff`` (its divisor), ``k``."""
-    if effects not in _EFFECTS:
-        raise ModelSpecificationError(f"effects={effects!r}: expected one of {list(_EFFECTS)}.")
-    if convention not in ("lee_yu", "elhorst", "spreg"):
-        raise ModelSpecificationError(
-            f"convention={convention!r}: expected 'lee_yu', 'elhorst' or 'spreg'.")
-    W = sp.csr_matrix(W, dtype=float)
-    y = np.asarray(y, dtype=float).reshape(-1, 1)
-    X = np.asarray(X, dtype=float).reshape(n * T, -1)
+    check_option(effects, _EFFECTS, "effects")
+    check_option(convention, ("lee_yu", "elhorst", "spreg"), "convention")
+    y, X = checks.check_shapes(y, X, n, T)
+    W = checks.check_weights_matrix(W, [str(i) for i in range(n)], "W", finite_only=True)
     if intercept is None:
         intercept = effects == "none"
+    names = [f"x{i + 1}" for i in range(X.shape[1])]
+    checks.check_finite([("y", y)] + [(x, X[:, j]) for j, x in enumerate(names)],
+                        checks.Rows(n, T))
+    checks.check_links(W, "W", "LM tests")
+    checks.check_design(y, X, names, n, T, effects, intercept=intercept,
+                        context=" (LM tests)", allow_empty=True)
+    y = y.reshape(-1, 1)
     Z = np.hstack([y, X])
     Zt = within(Z, n, T, effects)
     yt, Xt = Zt[:, :1], Zt[:, 1:]

@@ -25,6 +25,7 @@ percentile interval of the draws; ``"delta"`` uses a numerical Jacobian of the e
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -52,7 +53,9 @@ class Multipliers:
     """Scalar functions of rho needed by the effects, vectorised over rho.
 
     ``eigenvalues`` (exact) or ``traces`` (``tr(W^j)/n`` for j = 0..J) give f1, f2; ``rowsums``
-    (``iota' W^j iota / n`` for j = 0..J) or ``row_standardised`` give g1, g2.
+    or ``row_standardised`` give g1, g2. ``rowsums`` are stored scaled so that the powers of a W
+    with spectral radius above 1 (e.g. binary contiguity) do not overflow:
+    ``iota' W^j iota / n = rowsums[j] * exp(rowsum_logs[j])`` (``rowsum_logs`` None: unscaled).
     """
 
     n: int
@@ -62,20 +65,47 @@ class Multipliers:
     row_standardised: bool
     trW: float
     sumW: float
+    rowsum_logs: np.ndarray | None = None
+    #: ``(omega, a)``: eigenvalues of W and weights ``a_i = (1'V)_i (V^-1 1)_i`` with
+    #: ``iota'(I - rho W)^-1 iota = sum_i a_i / (1 - rho omega_i)`` -- exact g1, g2 for any rho in
+    #: the parameter space (the row-sum series converges only for |rho| < 1/spectral radius,
+    #: which for a non-row-standardised W can be narrower than the parameter space).
+    rowsum_modes: tuple[np.ndarray, np.ndarray] | None = None
 
-    def _series(self, coef: np.ndarray, rho: np.ndarray, shift: int) -> np.ndarray:
-        j = np.arange(coef.size - shift)
-        tail = float(np.max(np.abs(rho))) ** (coef.size - shift) if rho.size else 0.0
+    @staticmethod
+    def _warn_tail(terms: int, rho: np.ndarray, tail: float) -> None:
         if tail > 1e-8:
             import warnings
 
             from ..errors import EffectsTruncationWarning
             warnings.warn(
-                f"effects use a power series of {coef.size - shift} terms and |rho| reaches "
+                f"effects use a power series of {terms} terms and |rho| reaches "
                 f"{float(np.max(np.abs(rho))):.4f}, so the neglected tail is up to {tail:.1e} of "
                 "the leading term: effects (and draws near the bound) are understated. Use "
-                "logdet='eigen' (exact effects) for this W.", EffectsTruncationWarning, stacklevel=4)
+                "logdet='eigen' (exact effects) for this W.", EffectsTruncationWarning,
+                stacklevel=5)
+
+    def _series(self, coef: np.ndarray, rho: np.ndarray, shift: int) -> np.ndarray:
+        j = np.arange(coef.size - shift)
+        tail = float(np.max(np.abs(rho))) ** (coef.size - shift) if rho.size else 0.0
+        self._warn_tail(coef.size - shift, rho, tail)
         return (rho[:, None] ** j[None, :]) @ coef[shift:]
+
+    def _scaled_series(self, rho: np.ndarray, shift: int) -> np.ndarray:
+        r""":math:`\sum_j \rho^j\,\iota'W^{j+shift}\iota/n` from the scaled row sums, summed
+        in logs (terms that underflow are 0; a divergent series gives inf, not NaN)."""
+        c = self.rowsums[shift:]
+        L = self.rowsum_logs[shift:]
+        j = np.arange(c.size)[None, :]
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            la = np.log(np.abs(rho))[:, None]
+            logt = np.where(j == 0, 0.0, j * la) + L[None, :]
+            sign = np.where((rho[:, None] < 0) & (j % 2 == 1), -1.0, 1.0)
+            terms = np.where(c[None, :] == 0.0, 0.0, sign * np.exp(logt) * c[None, :])
+            top = np.max(logt, axis=1)
+            tail = float(np.max(np.exp(logt[:, -1] - top))) if rho.size else 0.0
+        self._warn_tail(c.size, rho, 0.0 if np.isnan(tail) else tail)
+        return terms.sum(axis=1)
 
     def f(self, rho: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         rho = np.atleast_1d(np.asarray(rho, dtype=float))
@@ -90,6 +120,12 @@ class Multipliers:
         if self.row_standardised:
             v = 1.0 / (1.0 - rho)
             return v, v
+        if self.rowsum_modes is not None:
+            om, a = self.rowsum_modes
+            inv = 1.0 / (1.0 - rho[:, None] * om[None, :])
+            return (inv @ a).real / self.n, ((inv * om[None, :]) @ a).real / self.n
+        if self.rowsum_logs is not None:
+            return self._scaled_series(rho, 0), self._scaled_series(rho, 1)
         return self._series(self.rowsums, rho, 0), self._series(self.rowsums, rho, 1)
 
 
@@ -101,14 +137,23 @@ def multipliers(W: sp.spmatrix, eigenvalues: np.ndarray | None = None, *, exact_
     n = W.shape[0]
     rs = np.asarray(W.sum(axis=1)).ravel()
     row_std = bool(np.allclose(rs, 1.0, atol=1e-10))
-    rowsums = None
-    if not row_std:
+    rowsums = logs = None
+    if not row_std:  # iota' W^j iota / n, normalised at each step (no overflow for radius > 1)
         v = np.ones(n)
-        out = [1.0]
+        out, logs = [1.0], [0.0]
         for _ in range(max(terms, _ROWSUM_TERMS)):
             v = W @ v
-            out.append(v.sum() / n)
-        rowsums = np.array(out)
+            m = float(np.abs(v).mean())
+            if not m > 0:  # nilpotent W (e.g. no cycles): all further powers vanish
+                out.append(0.0)
+                logs.append(logs[-1])
+                v = np.zeros(n)
+                continue
+            v = v / m
+            out.append(float(v.mean()))
+            logs.append(logs[-1] + math.log(m))
+        rowsums, logs = np.array(out), np.array(logs)
+    modes = _rowsum_modes(W) if not row_std and n <= exact_max_n else None
     traces = None
     if eigenvalues is None:
         traces = np.empty(terms + 1)
@@ -129,7 +174,23 @@ def multipliers(W: sp.spmatrix, eigenvalues: np.ndarray | None = None, *, exact_
                 if j > 2:
                     traces[j] = np.mean(np.sum(Z * V, axis=0)) / n
     return Multipliers(n, None if eigenvalues is None else np.asarray(eigenvalues, dtype=complex),
-                       traces, rowsums, row_std, float(W.diagonal().sum()) / n, float(W.sum()) / n)
+                       traces, rowsums, row_std, float(W.diagonal().sum()) / n, float(W.sum()) / n,
+                       logs, modes)
+
+
+def _rowsum_modes(W: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(omega, a)`` of :attr:`Multipliers.rowsum_modes` from a dense eigen-decomposition of
+    ``W`` (None when W is not safely diagonalisable: eigenvector matrix condition > 1e8)."""
+    d = W.toarray()
+    one = np.ones(d.shape[0])
+    if np.allclose(d, d.T, atol=1e-14):
+        om, V = np.linalg.eigh(d)
+        c = V.T @ one
+        return om.astype(complex), (c * c).astype(complex)
+    om, V = np.linalg.eig(d)
+    if not np.isfinite(V).all() or np.linalg.cond(V) > 1e8:
+        return None
+    return om.astype(complex), ((one @ V) * np.linalg.solve(V, one)).astype(complex)
 
 
 def _layout(spec: ModelSpec, names: list[str], kx: int) -> tuple[np.ndarray, np.ndarray | None]:
@@ -223,6 +284,12 @@ def draw_parameters(theta: np.ndarray, cov: np.ndarray, *, draws: int = 1000,
     ``bounds`` are discarded and redrawn (up to 20 batches).
     """
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    if not (np.isfinite(cov).all() and np.isfinite(theta).all()):
+        from ..errors import EstimationError
+        raise EstimationError(
+            "The parameter covariance has NaN or inf entries (typically a spatial parameter "
+            "estimated at a bound of its space), so the effects cannot be simulated. Check the "
+            "BoundaryWarning; fit with effects_draws=0 to keep the estimates without effects.")
     vals, vecs = np.linalg.eigh((cov + cov.T) / 2)
     L = vecs * np.sqrt(np.maximum(vals, 0.0))
     idx = None if rho_index is None else np.atleast_1d(np.asarray(rho_index, dtype=int))
@@ -236,6 +303,15 @@ def draw_parameters(theta: np.ndarray, cov: np.ndarray, *, draws: int = 1000,
         out = np.vstack([out, d])
         if out.shape[0] >= draws:
             break
+    if draws and out.shape[0] < max(2, draws // 2):
+        from ..errors import EstimationError
+        sd = np.sqrt(np.maximum(np.diag(cov)[idx], 0.0)) if idx is not None else []
+        raise EstimationError(
+            f"Only {out.shape[0]} of {20 * draws} parameter draws kept the spatial parameter(s) "
+            f"inside {bounds} (standard error(s) {', '.join(f'{v:.3g}' for v in sd)}): the "
+            f"spatial parameter is too imprecise for simulated effects, which would describe a "
+            f"truncated remnant of its distribution. Use more data or a smaller model, or fit "
+            f"with effects_draws=0.")
     return out[:draws]
 
 

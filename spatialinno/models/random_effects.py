@@ -59,8 +59,8 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy import optimize, stats
 
-from ..errors import ModelSpecificationError
-from . import core
+from ..errors import ModelOptionError, ModelSpecificationError, SingularDesignError
+from . import checks, core
 from .core import Eigen, _eigenvalues, lag, within
 
 __all__ = ["RandomEffectsResults", "fit_re"]
@@ -154,12 +154,9 @@ def fit_re(y: np.ndarray, X: np.ndarray, W: sp.spmatrix, n: int, T: int, model: 
     """
     model = str(model).lower()
     if model not in ("sar", "sdm", "sem"):
-        raise ModelSpecificationError(f"model={model!r}: expected 'sar', 'sdm' or 'sem'.")
-    W = sp.csr_matrix(W, dtype=float)
-    y = np.asarray(y, dtype=float).reshape(-1, 1)
-    X = np.asarray(X, dtype=float).reshape(n * T, -1)
-    kx = X.shape[1]
-    names = list(exog_names) if exog_names is not None else [f"x{i + 1}" for i in range(kx)]
+        raise ModelOptionError(f"model={model!r} is not known: expected 'sar', 'sdm' or 'sem'.")
+    y, X, W, names = _validate(y, X, W, n, T, model, intercept, time_effects, exog_names)
+    y = y.reshape(-1, 1)
     if model == "sdm":
         X = np.hstack([X, lag(W, X, n, T)])
         names = names + [f"W*{x}" for x in names]
@@ -176,6 +173,32 @@ def fit_re(y: np.ndarray, X: np.ndarray, W: sp.spmatrix, n: int, T: int, model: 
     if model in ("sar", "sdm"):
         return _fit_lag(y, X, W, n, T, model, names, ld, bounds, time_effects)
     return _fit_err(y, X, W, n, T, names, bounds, time_effects)
+
+
+def _validate(y, X, W, n, T, model, intercept, time_effects, exog_names):
+    """Shapes, finite values, W, and the design of the random-effects model (see
+    :mod:`.checks`); returns ``(y, X, W, names)``."""
+    if not all(isinstance(v, (int, np.integer)) and v > 0 for v in (n, T)):
+        raise ModelSpecificationError(f"n and T must be positive whole numbers; received n={n!r}, "
+                                      f"T={T!r}.")
+    y, X = checks.check_shapes(y, X, n, T)
+    W = checks.check_weights_matrix(W, [str(i) for i in range(n)], "W", finite_only=True)
+    names = list(exog_names) if exog_names is not None else [f"x{i + 1}" for i in
+                                                             range(X.shape[1])]
+    if len(names) != X.shape[1]:
+        raise ModelSpecificationError(f"exog_names has {len(names)} names for {X.shape[1]} "
+                                      f"columns of X.")
+    rows = checks.Rows(n, T)
+    checks.check_finite([("y", y)] + [(x, X[:, j]) for j, x in enumerate(names)], rows)
+    checks.check_links(W, "W", model)
+    if T < 2:
+        raise SingularDesignError(f"The panel has T = {T} period: random unit effects need at "
+                                  f"least 2 periods to be told apart from the idiosyncratic "
+                                  f"error.")
+    checks.check_design(y, X, names, n, T, "time" if time_effects else "none", W=W,
+                        wx=(model == "sdm"), intercept=intercept and not time_effects,
+                        context=" (random-effects model)")
+    return y, X, W, names
 
 
 # --------------------------------------------------------------------------------------------

@@ -17,17 +17,52 @@ sac      no         yes         yes          ML, concentrated over (rho, lambda)
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from ..errors import ModelSpecificationError
+from ..errors import ModelOptionError
 
 __all__ = ["ModelSpec", "MODELS", "TWO_W_MODELS", "get_spec", "FixedEffects", "FE_TYPES",
-           "check_fe"]
+           "check_fe", "COV_TYPES", "EFFECTS_METHODS", "LEE_YU", "check_option", "option_error"]
 
 ModelName = Literal["ols", "slx", "sar", "sdm", "sem", "sdem", "sac"]
 FixedEffects = Literal["none", "unit", "time", "twoway"]
 FE_TYPES: tuple[str, ...] = ("none", "unit", "time", "twoway")
+#: ``cov_type=`` of :func:`spatialinno.models.fit` and :func:`~spatialinno.models.fit_two_w`.
+COV_TYPES: tuple[str, ...] = ("auto", "oim", "hessian")
+#: ``effects_method=`` of :func:`spatialinno.models.fit`.
+EFFECTS_METHODS: tuple[str, ...] = ("simulation", "delta")
+#: ``lee_yu=`` of :func:`spatialinno.models.fit` (``True`` is ``"transform"``, ``False``
+#: ``"none"``).
+LEE_YU: dict[object, str] = {True: "transform", False: "none", "transform": "transform",
+                             "bias": "bias", "none": "none"}
+
+
+def check_option(value: object, allowed: Sequence[object], option: str,
+                 aliases: Sequence[str] = ()) -> None:
+    """Raise :class:`~spatialinno.errors.ModelOptionError` unless ``value`` is in ``allowed``;
+    the message lists the choices (and ``aliases``) and the closest ones to ``value``."""
+    try:
+        ok = value in allowed
+    except TypeError:  # unhashable value
+        ok = False
+    if ok and not (isinstance(value, float) and value != value):
+        return
+    raise option_error(value, allowed, option, aliases)
+
+
+def option_error(value: object, allowed: Sequence[object], option: str,
+                 aliases: Sequence[str] = ()) -> ModelOptionError:
+    """The :class:`~spatialinno.errors.ModelOptionError` of :func:`check_option`."""
+    names = [str(a) for a in allowed] + [str(a) for a in aliases]
+    close = difflib.get_close_matches(str(value).lower(), names, n=3, cutoff=0.5)
+    hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    return ModelOptionError(
+        f"{option}={value!r} is not known; expected one of "
+        f"{', '.join(repr(a) for a in allowed)}"
+        + (f" (aliases: {', '.join(repr(a) for a in aliases)})" if aliases else "") + f".{hint}")
 
 
 @dataclass(frozen=True)
@@ -92,17 +127,15 @@ def get_spec(model: str | ModelSpec) -> ModelSpec:
     if key in TWO_W_MODELS:
         return TWO_W_MODELS[key]
     if key not in MODELS:
-        raise ModelSpecificationError(
-            f"model={model!r} is not known; expected one of {sorted(MODELS)} (or 'sarar' for "
-            f"'sac'), or a two-W model {sorted(TWO_W_MODELS)}.")
+        check_option(model, sorted(MODELS) + sorted(TWO_W_MODELS), "model", aliases=["sarar"])
     return MODELS[key]
 
 
 def check_fe(effects: str) -> str:
     """Validate the fixed-effects option and return its canonical name."""
-    key = {"individual": "unit", "entity": "unit", "twoways": "twoway", "two-way": "twoway",
-           "pooled": "none", "period": "time"}.get(str(effects).lower(), str(effects).lower())
+    aliases = {"individual": "unit", "entity": "unit", "twoways": "twoway", "two-way": "twoway",
+               "pooled": "none", "period": "time"}
+    key = aliases.get(str(effects).lower(), str(effects).lower())
     if key not in FE_TYPES:
-        raise ModelSpecificationError(
-            f"effects={effects!r} is not known; expected one of {list(FE_TYPES)}.")
+        check_option(effects, FE_TYPES, "effects", aliases=list(aliases))
     return key

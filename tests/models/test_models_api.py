@@ -92,7 +92,7 @@ def test_options_are_validated(produc, states48):
 def test_missing_values_raise(produc, states48):
     bad = produc.copy()
     bad.loc[bad.index[3], "unemp"] = np.nan
-    with pytest.raises(ModelSpecificationError, match="Cannot build"):
+    with pytest.raises(ModelSpecificationError, match=r"'unemp' has 1 NaN .*\(ALABAMA, 1973\)"):
         _sar(bad, states48)
 
 
