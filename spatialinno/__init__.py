@@ -10,7 +10,7 @@ models: ``fit``, ``etable``).
 
 from __future__ import annotations
 
-from . import agglomerations, cities, esda, regions
+from . import agglomerations, cities, datasets, esda, regions
 from .boundaries import load_boundaries
 from .describe import describe
 from .index import IndexResult, build_index
@@ -24,6 +24,7 @@ __version__ = "0.1.0.dev0"
 __all__ = [
     "__version__",
     "cities",
+    "datasets",
     "agglomerations",
     "esda",
     "Weights",

@@ -167,8 +167,9 @@ def _toml_string(text: str) -> str:
 
 
 def _safe_name(column: str) -> str | None:
-    """Formula-safe column names only (letters, digits, underscore)."""
-    return column if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", column) else None
+    """Column names a formula can use as they are: identifiers (Chinese names such as 地区生产总值
+    are identifiers; names with spaces, brackets or operators are not)."""
+    return column if column.isidentifier() else None
 
 
 def _numeric_columns(data: pd.DataFrame, skip: Sequence[str]) -> list[str]:

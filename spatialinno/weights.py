@@ -361,6 +361,30 @@ def _seats(seats: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values("code", kind="stable").reset_index(drop=True)
 
 
+def _on_units(gdf: gpd.GeoDataFrame, units: Sequence[str] | None) -> gpd.GeoDataFrame:
+    """The layer's rows of ``units`` (all when None); every unit must be in the layer."""
+    if units is None:
+        return gdf
+    wanted = _as_codes(units, "units")
+    missing = sorted(set(wanted) - set(gdf["adcode"]))
+    if missing:
+        raise WeightsError(f"{len(missing)} of the units are not in the boundary layer: "
+                           f"{_listing(missing)}; load their boundaries (load_boundaries("
+                           "include=...)) or leave them out")
+    return gdf[gdf["adcode"].isin(wanted)].reset_index(drop=True)
+
+
+def _points_on_units(pts: pd.DataFrame, units: Sequence[str] | None) -> pd.DataFrame:
+    if units is None:
+        return pts
+    wanted = _as_codes(units, "units")
+    missing = sorted(set(wanted) - set(pts["code"]))
+    if missing:
+        raise WeightsError(f"{len(missing)} of the units have no point (not in the layer or "
+                           f"seats): {_listing(missing)}")
+    return pts[pts["code"].isin(wanted)].reset_index(drop=True)
+
+
 def _points(layer: gpd.GeoDataFrame | None, seats: pd.DataFrame | None, point: PointKind,
             code: str) -> pd.DataFrame:
     if seats is not None:
@@ -848,8 +872,9 @@ class Weights:
         if problems:
             raise WeightsCodesError(
                 f"cannot align W '{self.name}' (n={self.n}) to {len(units)} units: "
-                + "; ".join(problems) + ". Build W on the panel's units, or subset both "
-                "explicitly (Weights.subset)" + _code_format_hint(missing, self.codes))
+                + "; ".join(problems) + ". Build W on the panel's units (Weights.contiguity("
+                "units=panel.units), also knn and distance), or subset both explicitly "
+                "(Weights.subset)" + _code_format_hint(missing, self.codes))
         if tuple(units) == self.codes:
             return self
         pos = {c: i for i, c in enumerate(self.codes)}
@@ -1065,8 +1090,12 @@ class Weights:
     def contiguity(cls, layer: gpd.GeoDataFrame | None = None, *, rook: bool = False,
                    islands: IslandPolicy = "keep", k_islands: int = 1,
                    transform: Transform = "row", code: str = "adcode",
-                   point: PointKind = "centroid") -> Weights:
+                   point: PointKind = "centroid", units: Sequence[str] | None = None) -> Weights:
         """Queen (shared vertex) or rook (shared edge) contiguity from a boundary layer.
+
+        ``units`` (e.g. ``panel.units``) builds W on those units only, so that a panel covering
+        part of the country gets its own W: contiguity among them, the island policy applied
+        after the cut (units whose neighbours were all cut become islands), then the transform.
 
         Parameters
         ----------
@@ -1109,7 +1138,7 @@ class Weights:
         """
         from libpysal.graph import Graph
         _check_choice(islands, ("keep", "connect", "raise"), "islands")
-        gdf = _load_layer(layer, code)
+        gdf = _on_units(_load_layer(layer, code), units)
         codes = list(gdf["adcode"])
         g = Graph.build_contiguity(gdf.set_index("adcode").geometry, rook=rook, strict=False)
         raw = _reorder_graph(g, codes)
@@ -1122,8 +1151,11 @@ class Weights:
     @classmethod
     def knn(cls, k: int = 5, *, layer: gpd.GeoDataFrame | None = None,
             seats: pd.DataFrame | None = None, point: PointKind = "centroid",
-            code: str = "adcode", transform: Transform = "row") -> Weights:
+            code: str = "adcode", transform: Transform = "row",
+            units: Sequence[str] | None = None) -> Weights:
         """k-nearest-neighbour weights on great-circle distance between unit points.
+
+        ``units`` (e.g. ``panel.units``): the k nearest among those units only.
 
         Each unit gets exactly ``k`` neighbours (weight 1 before the transform). Ties at the
         k-th distance are broken by code order: among equidistant candidates the unit with the
@@ -1139,7 +1171,7 @@ class Weights:
         transform
             Default ``"row"`` (each row then sums to 1, weights 1/k).
         """
-        pts = _points(layer, seats, point, code)
+        pts = _points_on_units(_points(layer, seats, point, code), units)
         n = len(pts)
         if not (isinstance(k, (int, np.integer)) and 1 <= k <= n - 1):
             raise WeightsError(f"k must be an integer in [1, n - 1 = {n - 1}]; got {k!r}")
@@ -1154,8 +1186,10 @@ class Weights:
                  layer: gpd.GeoDataFrame | None = None, seats: pd.DataFrame | None = None,
                  point: PointKind = "centroid", code: str = "adcode",
                  islands: Literal["keep", "raise"] = "keep",
-                 transform: Transform = "row") -> Weights:
+                 transform: Transform = "row", units: Sequence[str] | None = None) -> Weights:
         r"""Distance-decay weights on great-circle distance :math:`d_{ij}` (km) between unit points.
+
+        ``units`` (e.g. ``panel.units``): among those units only (transformed after the cut).
 
         .. math::
 
@@ -1188,7 +1222,7 @@ class Weights:
             raise WeightsError(f"kind='exponential' needs bandwidth_km > 0; got {bandwidth_km!r}")
         if cutoff_km is not None and not cutoff_km > 0:
             raise WeightsError(f"cutoff_km must be > 0 (km); got {cutoff_km!r}")
-        pts = _points(layer, seats, point, code)
+        pts = _points_on_units(_points(layer, seats, point, code), units)
         codes = list(pts["code"])
         lon, lat = pts["lon"].to_numpy(), pts["lat"].to_numpy()
         n = len(codes)

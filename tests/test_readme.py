@@ -1,0 +1,65 @@
+"""The documentation cannot drift from the API: every ```python block of README.md and
+analyses/README.md is executed on the shipped data, and every `spatialinno ...` command of their
+```bash blocks is parsed by the real command line (subcommand and options must exist) and the
+analysis files it names must exist. (Install commands and full runs are covered elsewhere: CI runs
+the install; test_runner/test_census run the analyses.)"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = [ROOT / "README.md", ROOT / "analyses" / "README.md"]
+
+
+def _blocks(kind: str) -> list[tuple[str, int, str]]:
+    found = []
+    for doc in DOCS:
+        text = doc.read_text(encoding="utf-8")
+        for m in re.finditer(rf"```{kind}\n(.*?)```", text, re.S):
+            found.append((doc.name, text[: m.start()].count("\n") + 1, m.group(1)))
+    return found
+
+
+PYTHON = _blocks("python")
+BASH = _blocks("bash")
+
+
+def test_the_docs_have_code():
+    assert PYTHON and BASH
+
+
+@pytest.mark.parametrize("doc,line,code", PYTHON, ids=[f"{d}:{n}" for d, n, _ in PYTHON])
+def test_python_block_runs(doc, line, code, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with contextlib.redirect_stdout(io.StringIO()):
+        exec(compile(code, f"{doc}:{line}", "exec"), {"__name__": "__readme__"})
+
+
+def _commands(code: str) -> list[list[str]]:
+    out = []
+    for raw in code.splitlines():
+        line = raw.split("#", 1)[0].strip()
+        for part in re.split(r"&&|;", line):
+            words = shlex.split(part.strip())
+            if words[:1] == ["spatialinno"]:
+                out.append(words[1:])
+    return out
+
+
+CLI = [(d, n, c) for d, n, code in BASH for c in _commands(code)]
+
+
+@pytest.mark.parametrize("doc,line,argv", CLI, ids=[f"{d}:{n}:{' '.join(a[:2])}" for d, n, a in CLI])
+def test_cli_command_parses(doc, line, argv):
+    from spatialinno.cli import _parser
+
+    args = _parser().parse_args(argv)  # SystemExit (exit 2) on an unknown subcommand or option
+    if args.command == "run" and args.analysis and args.analysis.startswith("analyses/"):
+        assert (ROOT / args.analysis).is_file(), f"{doc}:{line}: {args.analysis} does not exist"
