@@ -794,7 +794,7 @@ def _step_esda(s: _State) -> None:
             trans = lisa.transitions()
             s.out.table(f"lisa_transitions_{var}", trans.summary().reset_index(),
                         f"LISA cluster transitions of {var}, consecutive years pooled (counts and shares)")
-        years = cfg.get("lisa_years") or [lisa.years[0], lisa.years[-1]]
+        years = cfg.get("lisa_years") or sorted({lisa.years[0], lisa.years[-1]})
         if s.layer is None:
             continue
         s.out.figure(f"lisa_{var}", lisa_small_multiples(lisa, years, boundaries=s.layer, note=s.out.note),

@@ -188,19 +188,35 @@ def test_replications_put_ours_beside_the_published_numbers(tmp_path, name, n_ro
         "ours vs published" in (res.out / "report.html").read_text(encoding="utf-8")
 
 
-def test_progress_shows_on_a_terminal_only(monkeypatch, capsys):
-    import spatialinno.runner as runner
+class _Stream:
+    def __init__(self, tty: bool) -> None:
+        self.tty, self.text = tty, []
 
-    monkeypatch.setattr(runner.sys.stderr, "isatty", lambda: True, raising=False)
-    show = runner._progress(quiet=False)
-    show(1, 4, "index")
-    show(4, 4, "done")
-    err = capsys.readouterr().err
-    assert "[#...] 1/4 index" in err and "[####] 4/4 done" in err
-    runner._progress(quiet=True)(1, 4, "index")
-    monkeypatch.setattr(runner.sys.stderr, "isatty", lambda: False, raising=False)
-    runner._progress(quiet=False)(1, 4, "index")
-    assert capsys.readouterr().err == ""
+    def isatty(self) -> bool:
+        return self.tty
+
+    def write(self, text: str) -> None:
+        self.text.append(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def test_progress_shows_on_a_terminal_only():
+    from spatialinno.progress import Progress
+
+    tty = _Stream(True)
+    p = Progress.for_terminal(stream=tty)
+    with p.step("esda", 4, 8):
+        assert list(p.bar(["a", "b"], "Moran")) == ["a", "b"]
+    out = "".join(tty.text)
+    assert "[4/8] esda ..." in out and "[4/8] esda done in" in out
+    assert "Moran [" in out and "] 2/2" in out
+    for stream, quiet in ((_Stream(False), False), (_Stream(True), True)):
+        q = Progress.for_terminal(quiet=quiet, stream=stream)
+        with q.step("esda", 1, 1):
+            assert list(q.bar([1, 2], "x")) == [1, 2]
+        assert stream.text == []  # nothing when not a terminal, or when quiet
 
 
 def test_verify_checks_the_recorded_files_on_disk(tmp_path):
