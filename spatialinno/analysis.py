@@ -23,7 +23,8 @@ Layout (tables and their keys; ``*`` = required)::
     [esda]       variables*, weights*, permutations, lisa_years, adjust, alpha, maps
     [choose]     formula*, weights*, effects, level, hausman: the Elhorst sequence (LM, robust LM,
                  LR/Wald of SDM vs SAR/SEM, Hausman) in one table with a recommendation
-    [[models]]   name*, formula*, model*, effects*, weights*, lee_yu, bias_correction, draws
+    [[models]]   name*, formula*, model*, effects*, weights*, lee_yu, bias_correction, wy_demeaning,
+                 draws
     [agglomerations]  model* (a declared SAR/SDM/SAC), overlap ("plan_order", "raise" or a
                  priority list of scopes), replace (scope = alternative scope), draws,
                  moran_variable, two_w (fit the within/between two-W model and test rho_w = rho_b)
@@ -71,10 +72,11 @@ SCHEMA: dict[str, Any] = {
              "adjust": (("none", "fdr", "bonferroni"), False), "alpha": ("float", False),
              "maps": ("list[int]", False)},
     "models[]": {"name": ("str", True), "formula": ("str", True),
-                 "model": (("sar", "sem", "sdm", "sdem", "slx", "sac"), True),
+                 "model": (("sar", "sem", "sdm", "sdem", "slx", "sac", "gns"), True),
                  "effects": (("none", "unit", "time", "twoway"), True), "weights": ("str", True),
-                 "lee_yu": ("bool", False), "bias_correction": (("transform", "bias"), False),
-                 "draws": ("int", False)},
+                 "lee_yu": ("bool", False),
+                 "bias_correction": (("transform", "analytic", "none", "bias"), False),
+                 "wy_demeaning": (("exact", "splm"), False), "draws": ("int", False)},
     "published[]": {"model": ("str", True), "term": ("str", True), "estimate": ("float", True),
                     "std_error": ("float", False), "tolerance": ("float", False),
                     "source": ("str", True)},

@@ -1,10 +1,11 @@
-"""Fixed-effects spatial panel models: SAR, SEM, SDM, SDEM, SLX, SAC on one likelihood core.
+"""Fixed-effects spatial panel models: SAR, SEM, SDM, SDEM, SLX, SAC, GNS on one likelihood core.
 
 Layout: :mod:`.spec` (models as data), :mod:`.core` (transforms, log-determinants, concentrated
 likelihood, information matrix, Lee-Yu), :mod:`.effects` (direct/indirect/total with inference),
 :mod:`.results` (immutable results), :mod:`.api` (``fit``, ``fit_array``), :mod:`.table`
 (``etable``), :mod:`.diagnostics` (LM, LR, Wald, Hausman, Pesaran CD), :mod:`.random_effects`
 (random-effects SAR/SDM/SEM by ML), :mod:`.choose` (``choose_model``: the Elhorst sequence).
+Convention differences to splm, spatialreg, SDPDmod, Elhorst and spreg: ``CONVENTIONS.md`` here.
 """
 
 from __future__ import annotations

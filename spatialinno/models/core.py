@@ -27,6 +27,17 @@ https://doi.org/10.1016/j.jeconom.2009.08.001):
   :math:`F'_{n,n-1} G F_{n,n-1}`. All estimates change (this removes the :math:`O(1/n)` bias).
 * two-way: both; effective sample :math:`(n-1)(T-1)`.
 
+The other bias correction, the analytic correction of the direct estimator (Lee & Yu 2010,
+sec. 4; SDPDmod ``LYtrans=TRUE``, Elhorst's ``info.bc``), is :func:`analytic_bias_correction`;
+``fit(bias_correction="transform" | "analytic" | None)`` chooses (:data:`BIAS_CORRECTIONS`).
+
+Lag convention
+--------------
+By default the lags are formed first and transformed after (:math:`QWy`, exact ML with dummies);
+``wy_demeaning="splm"`` (:class:`FETransform` ``demean_first``) lags the demeaned data
+(:math:`WQy`), the convention of splm, SDPDmod, Elhorst's MATLAB code and xsmle. See
+``spatialinno/models/CONVENTIONS.md`` for every convention difference to those packages.
+
 Likelihood
 ----------
 For :math:`A = I - \rho W`, :math:`B = I - \lambda M` and transformed data,

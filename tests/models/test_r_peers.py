@@ -546,3 +546,13 @@ def test_count():
     assert counts == {"two conventions": 63, "bias corrections": 48, "effects": 24, "LM": 16,
                       "Hausman": 7, "RE": 23, "cross-sections": 24, "dynamic": 18}
     assert sum(counts.values()) == 223 and 223 + DYNAMIC_NOT_ASSERTED == 241
+
+
+def test_etable_and_summary_name_the_correction(cigar_fit):
+    from spatialinno.models import etable
+    fits = [cigar_fit("sdm", bias_correction=bc) for bc in ("transform", "analytic", None)]
+    tab = etable(fits, type="df")
+    row = tab[tab[""] == "Bias correction"].iloc[0].tolist()[1:]
+    assert row == ["Lee-Yu transformation", "Lee-Yu analytic", "none"]
+    splm = cigar_fit("sdm", wy_demeaning="splm")
+    assert "W applied to demeaned y (splm convention)" in splm.summary()
