@@ -74,7 +74,7 @@ __all__ = [
     "Design", "build_design", "CoreFit", "estimate", "information_matrix", "numerical_hessian",
     "full_loglik", "TwoWDesign", "build_two_w_design", "TwoWFit", "estimate_two_w",
     "information_matrix_two_w", "numerical_hessian_two_w", "TWO_W_MARGIN",
-    "analytic_bias_correction", "WY_DEMEANING", "BIAS_CORRECTIONS", "resolve_bias_correction",
+    "analytic_bias_correction", "dynamic_bias_correction", "WY_DEMEANING", "BIAS_CORRECTIONS", "resolve_bias_correction",
 ]
 
 _AUTO_EIGEN_MAX_N = 500
@@ -799,8 +799,13 @@ def analytic_bias_correction(d: Design, fit: CoreFit, info: np.ndarray) -> CoreF
         a.append([1.0 / (1.0 - fit.lam)])
     a.append([1.0 / (2.0 * fit.sigma2)])
     avec = np.concatenate(a)
-    theta = _theta(d, fit)
-    theta = theta + d.T * np.linalg.solve(info, avec)
+    theta = _theta(d, fit) + d.T * np.linalg.solve(info, avec)
+    return _fit_at(d, fit, theta, d.T / (d.T - 1) if d.transform.fe == "twoway" else 1.0)
+
+
+def _fit_at(d: Design, fit: CoreFit, theta: np.ndarray, s2_factor: float = 1.0) -> CoreFit:
+    """A :class:`CoreFit` at ``theta = (beta, [rho], [lambda], sigma2)`` (corrected estimates):
+    residuals and log-likelihood recomputed, ``sigma2`` multiplied by ``s2_factor``."""
     i = d.k
     rho = lam = 0.0
     if d.spec.rho:
@@ -809,7 +814,7 @@ def analytic_bias_correction(d: Design, fit: CoreFit, info: np.ndarray) -> CoreF
     if d.spec.lam:
         lam = float(theta[i])
         i += 1
-    s2 = float(theta[i]) * (d.T / (d.T - 1) if d.transform.fe == "twoway" else 1.0)
+    s2 = float(theta[i]) * s2_factor
     beta = theta[:d.k]
     c = np.array([1.0, -rho, -lam, rho * lam])
     D = np.vstack([np.eye(d.k), -lam * np.eye(d.k)])
@@ -820,6 +825,51 @@ def analytic_bias_correction(d: Design, fit: CoreFit, info: np.ndarray) -> CoreF
 
 #: Former name of :func:`analytic_bias_correction` (kept so that existing code keeps working).
 lee_yu_bias_correction = analytic_bias_correction
+
+
+def dynamic_bias_correction(d: Design, fit: CoreFit, info: np.ndarray) -> CoreFit:
+    r"""Bias correction of the dynamic spatial panel (time lag and spatial time lag) with unit
+    effects: Yu, de Jong & Lee (2008, J. Econometrics 146, 118-134,
+    https://doi.org/10.1016/j.jeconom.2008.08.002), as SDPDmod ``SDPDm(dynamic=TRUE,
+    LYtrans=TRUE)`` with ``tlaginfo = list(tl=TRUE, stl=TRUE)``.
+
+    The model :math:`y_t = \lambda W y_t + \gamma y_{t-1} + \rho W y_{t-1} + X_t\beta + \mu +
+    \varepsilon_t` is the SAR/SDM of the core on periods :math:`2..T` with the **last two**
+    columns of ``X_nolag`` equal to :math:`y_{t-1}` and :math:`W y_{t-1}` (not lagged again); ``d``
+    must be a direct-approach unit-effects design. With :math:`S = I - \lambda W`,
+    :math:`G = W S^{-1}`, :math:`A = S^{-1}(\gamma I + \rho W)` and :math:`R = (I - A)^{-1}S^{-1}`,
+    the :math:`O(1/T)` bias is :math:`-\Sigma^{-1}a/T` with
+
+    .. math::
+
+        a_\gamma = \tfrac1n\mathrm{tr}R,\quad a_\rho = \tfrac1n\mathrm{tr}(WR),\quad
+        a_\lambda = \tfrac1n[\gamma\,\mathrm{tr}(GR) + \rho\,\mathrm{tr}(GWR) + \mathrm{tr}G],
+        \quad a_{\sigma^2} = \tfrac{1}{2\sigma^2},
+
+    :math:`a = 0` for :math:`\beta`, and :math:`\Sigma = I/(nT)`; the corrected estimate is
+    :math:`\hat\theta + n\,I(\hat\theta)^{-1}a`. Stable case only: an eigenvalue of
+    :math:`A` near one (the unit-root term of the paper) raises.
+    """
+    if d.spec.lam or not d.spec.rho or d.transform.fe != "unit" or d.transform.lee_yu:
+        raise ModelSpecificationError(
+            "dynamic_bias_correction: needs a direct-approach SAR/SDM design with unit effects.")
+    n, k = d.n, d.k
+    gam, rw, lam = float(fit.beta[k - 2]), float(fit.beta[k - 1]), fit.rho
+    Wd = d.W.toarray()
+    Si = np.linalg.inv(np.eye(n) - lam * Wd)
+    G = Wd @ Si
+    A = Si @ (gam * np.eye(n) + rw * Wd)
+    if np.abs(np.linalg.eigvals(A)).max() > 1.0 - 1.0 / n:
+        raise ModelSpecificationError(
+            "dynamic_bias_correction: an eigenvalue of A = S^-1(gamma I + rho W) is within 1/n of "
+            "one (near unit root); the stable-case correction does not apply.")
+    R = np.linalg.solve(np.eye(n) - A, Si)
+    a = np.zeros(k + 2)
+    a[k - 2] = np.trace(R) / n
+    a[k - 1] = np.trace(Wd @ R) / n
+    a[k] = (gam * np.sum(G * R.T) + rw * np.sum((G @ Wd) * R.T) + np.trace(G)) / n
+    a[k + 1] = 1.0 / (2.0 * fit.sigma2)
+    return _fit_at(d, fit, _theta(d, fit) + n * np.linalg.solve(info, a))
 
 
 # --------------------------------------------------------------------------------------------

@@ -11,11 +11,11 @@ never needed: the numbers are committed. Conventions (see spatialinno/models/CON
   ours.
 * Two bias corrections: ``bias_correction="transform"`` and ``"analytic"``.
 
-Count (asserted by ``test_count``): 241 numbers in the section, of which 223 are asserted here
-(to a tolerance, or -- for splm's impact SEs, inflated by its zero rho-beta covariance block, a peer
-defect -- in the documented direction) and 18 are not: the dynamic SDPD rows with
-``LYtrans=TRUE`` (bias-corrected dynamic estimates; the package has no dynamic model). Plus 68
-numbers of r_peers_extra.csv (SAC, GNS and their impacts).
+Count (asserted by ``test_count``): 241 numbers in the section, all asserted here -- to a named
+tolerance, or, for splm's three simulated impact SEs (inflated by its zero rho-beta covariance
+block, a peer defect), in the documented direction only. Plus 74 numbers of r_peers_extra.csv
+(SAC and GNS: 38 estimates, SEs and log-likelihoods, 24 point impacts, 12 SAC simulated impact
+SEs); its SDPDmod two-way SDM estimates are the inputs of ``test_sdpdmod_point_effects``.
 """
 
 from __future__ import annotations
@@ -488,38 +488,56 @@ def test_gns_is_a_spec_over_the_core():
 
 
 # ============================================================================ 7. dynamic (SDPDmod)
-DYNAMIC = {  # SDPDm(dynamic=TRUE, tl + stl), Cigar, unit FE, LYtrans=FALSE: term: (est, SE)
-    "sar": {"rho": ("0.305592", "0.031396"), "logc(t-1)": ("0.869733", "0.013010"),
-            "W*logc(t-1)": ("-0.279664", "0.033633"), "logp": ("-0.114708", None),
-            "logy": ("-0.020648", None)},
-    "sdm": {"rho": ("0.355548", "0.030622"), "logc(t-1)": ("0.824466", "0.013137"),
-            "W*logc(t-1)": ("-0.217817", "0.033429"), "logp": ("-0.305360", None),
-            "logy": ("0.099339", None), "W*logp": ("0.259164", None),
-            "W*logy": ("-0.127791", None)}}
-#: The LYtrans=TRUE rows (bias-corrected dynamic estimates, Yu, de Jong & Lee 2008): NOT asserted.
-DYNAMIC_NOT_ASSERTED = 18
+DYNAMIC = {  # SDPDm(dynamic=TRUE, tl + stl), Cigar, unit FE: (model, LYtrans) -> term: (est, SE)
+    ("sar", False): {"rho": ("0.305592", "0.031396"), "logc(t-1)": ("0.869733", "0.013010"),
+                     "W*logc(t-1)": ("-0.279664", "0.033633"), "logp": ("-0.114708", None),
+                     "logy": ("-0.020648", None)},
+    ("sar", True): {"rho": ("0.310875", "0.031508"), "logc(t-1)": ("0.928797", "0.013219"),
+                    "W*logc(t-1)": ("-0.303063", "0.035069"), "logp": ("-0.086432", None),
+                    "logy": ("-0.021727", None)},
+    ("sdm", False): {"rho": ("0.355548", "0.030622"), "logc(t-1)": ("0.824466", "0.013137"),
+                     "W*logc(t-1)": ("-0.217817", "0.033429"), "logp": ("-0.305360", None),
+                     "logy": ("0.099339", None), "W*logp": ("0.259164", None),
+                     "W*logy": ("-0.127791", None)},
+    ("sdm", True): {"rho": ("0.352275", "0.030669"), "logc(t-1)": ("0.873414", "0.013386"),
+                    "W*logc(t-1)": ("-0.208167", "0.035342"), "logp": ("-0.269812", None),
+                    "logy": ("0.075614", None), "W*logp": ("0.257405", None),
+                    "W*logy": ("-0.104188", None)}}
 
 
-@pytest.mark.parametrize("model", list(DYNAMIC))
-def test_dynamic_without_correction(cigar_arrays, model):
-    """The uncorrected dynamic SDPD is the static ML on periods 2..T with y(t-1) and W y(t-1) as
-    regressors that are not lagged again (the core's X_nolag), unit FE: within GRID_TOL of
-    SDPDmod's gridded estimates, SEs within DYN_SE_RTOL of its sandwich."""
+@pytest.mark.parametrize("model,corrected", list(DYNAMIC))
+def test_dynamic(cigar_arrays, model, corrected):
+    """The dynamic SDPD is the static ML on periods 2..T with y(t-1) and W y(t-1) as regressors
+    that are not lagged again (the core's X_nolag), unit FE; LYtrans=TRUE adds the Yu, de Jong &
+    Lee (2008) bias correction (core.dynamic_bias_correction). Estimates within GRID_TOL of
+    SDPDmod's gridded ones (its correction moves rho by +0.005 / -0.003; ours by +0.005 / -0.003
+    too); SEs (information matrix at the corrected estimate) within DYN_SE_RTOL of its sandwich."""
     y, X, W = cigar_arrays
     Wy = np.asarray(W @ y.T).T
     d = core.build_design(get_spec(model), y[1:].ravel(), X[1:].reshape(-1, 2), W, 46, 29,
                           fe="unit", lee_yu=False,
                           X_nolag=np.column_stack([y[:-1].ravel(), Wy[:-1].ravel()]))
     f = core.estimate(d)
+    if corrected:
+        f = core.dynamic_bias_correction(d, f, core.information_matrix(d, f))
     se = np.sqrt(np.diag(np.linalg.inv(core.information_matrix(d, f))))
     names = ["logp", "logy"] + (["W*logp", "W*logy"] if model == "sdm" else []) + \
         ["logc(t-1)", "W*logc(t-1)", "rho"]
     est = dict(zip(names, list(f.beta) + [f.rho], strict=True))
     ses = dict(zip(names, se[:-1], strict=True))
-    for term, (e, s) in DYNAMIC[model].items():
+    for term, (e, s) in DYNAMIC[(model, corrected)].items():
         _est(est[term], e, GRID_TOL)
         if s is not None:
             _se(ses[term], s, DYN_SE_RTOL)
+
+
+def test_dynamic_correction_refuses_other_designs(cigar_arrays):
+    from spatialinno.errors import ModelSpecificationError
+    y, X, W = cigar_arrays
+    d = core.build_design(get_spec("sar"), y.ravel(), X.reshape(-1, 2), W, 46, 30, fe="twoway",
+                          lee_yu=False)
+    with pytest.raises(ModelSpecificationError, match="unit effects"):
+        core.dynamic_bias_correction(d, core.estimate(d), np.eye(4))
 
 
 # ============================================================================ count
@@ -529,7 +547,7 @@ def _n(table: dict) -> int:
 
 
 def test_count():
-    """241 numbers in the section: 223 asserted above, 18 (dynamic, LYtrans=TRUE) not."""
+    """241 numbers in the section, all asserted above."""
     counts = {
         "two conventions": sum(_n(t) for t in TWO_WAY.values()) + len(EXACT_LOGLIK)
         + 2 * len(UNIT_FE) + 2,
@@ -544,8 +562,8 @@ def test_count():
         "dynamic": sum(_n(t) for t in DYNAMIC.values()),
     }
     assert counts == {"two conventions": 63, "bias corrections": 48, "effects": 24, "LM": 16,
-                      "Hausman": 7, "RE": 23, "cross-sections": 24, "dynamic": 18}
-    assert sum(counts.values()) == 223 and 223 + DYNAMIC_NOT_ASSERTED == 241
+                      "Hausman": 7, "RE": 23, "cross-sections": 24, "dynamic": 36}
+    assert sum(counts.values()) == 241
 
 
 def test_etable_and_summary_name_the_correction(cigar_fit):
