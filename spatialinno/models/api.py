@@ -233,7 +233,8 @@ def fit(formula: str, data: pd.DataFrame, w: object, model: str = "sar", effects
             ev = None
         ev = None if ev is None else np.asarray(ev)
     return _fit_core(y, X, W, n, T, get_spec(model), check_fe(effects), M=M, lee_yu=lee_yu,
-                     bias_correction=bias_correction, wy_demeaning=wy_demeaning, logdet=logdet, cov_type=cov_type, effects_draws=effects_draws,
+                     bias_correction=bias_correction, wy_demeaning=wy_demeaning,
+                     logdet=logdet, cov_type=cov_type, effects_draws=effects_draws,
                      effects_method=effects_method, seed=seed, dep_var=yname, exog=xnames,
                      intercept=has_int, w_name=wname, w_transform=wtr, units=units, times=times,
                      eigenvalues=ev)
@@ -365,7 +366,8 @@ def _fit_core(y, X, W, n, T, spec, fe, *, M=None, lee_yu=None, bias_correction="
     res = SpatialPanelResults(
         spec=spec, params=params, cov=cov, sigma2=f.sigma2, sigma2_se=float(np.sqrt(full[-1, -1])),
         loglik=f.loglik, nobs=n * T, n=n, T=T, fe=fe, lee_yu=ly,
-        bias_correction=_ly_text(ly, fe, spec, d.transform.demean_first), cov_type=cov_type, dep_var=dep_var,
+        bias_correction=_ly_text(ly, fe, spec, d.transform.demean_first), cov_type=cov_type,
+        dep_var=dep_var,
         exog_names=tuple(exog), w_name=w_name, w_transform=w_transform, r2=r2, r2_corr=r2c,
         fixed_effects=fx, resid=pd.Series(f.resid, index=idx, name="resid"),
         fitted=pd.Series(d.Y[:, 0] - f.resid, index=idx, name="fitted"), converged=f.converged,
@@ -394,7 +396,8 @@ def _ly_text(ly: str, fe: str, spec: ModelSpec, demean_first: bool = False) -> s
                 "time": "Lee-Yu transformation: F_{n,n-1}; n-1 cross-sections, log-det minus "
                         "log(1-rho); all estimates corrected",
                 "twoway": "Lee-Yu transformation: F_{T,T-1} and F_{n,n-1}; (n-1)(T-1) "
-                          "observations, log-det minus log(1-rho); all estimates corrected"}[fe] + lag
+                          "observations, log-det minus log(1-rho); all estimates corrected"
+                }[fe] + lag
     return {"unit": "Lee-Yu analytic correction: sigma^2 x T/(T-1)",
             "time": "Lee-Yu analytic correction of the direct estimator",
             "twoway": "Lee-Yu analytic correction of the direct estimator, "
