@@ -297,7 +297,6 @@ def _fit_err(y, X, W, n, T, names, bounds, time_effects) -> RandomEffectsResults
     if time_effects:
         Z = within(Z, n, T, "time")
     N = n * T
-    k = X.shape[1]
     Wd = W.toarray()
     WZ = lag(W, Z, n, T)
     Zbar = _unit_means(Z, n, T)
@@ -398,7 +397,6 @@ def _fit_err_kkp(y, X, W, n, T, names, ld, bounds, time_effects) -> RandomEffect
     if time_effects:
         Z = within(Z, n, T, "time")
     N = n * T
-    k = X.shape[1]
     WZ = lag(W, Z, n, T)
 
     def data(lam: float, phi: float) -> np.ndarray:
