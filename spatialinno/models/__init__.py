@@ -1,4 +1,4 @@
-"""Fixed-effects spatial panel models: SAR, SEM, SDM, SDEM, SLX, SAC on one likelihood core.
+"""Fixed-effects spatial panel models: SAR, SEM, SDM, SDEM, SLX, SAC, GNS on one likelihood core.
 
 Layout: :mod:`.spec` (models as data), :mod:`.core` (transforms, log-determinants, concentrated
 likelihood, information matrix, Lee-Yu), :mod:`.effects` (direct/indirect/total with inference),
@@ -6,6 +6,7 @@ likelihood, information matrix, Lee-Yu), :mod:`.effects` (direct/indirect/total 
 (``etable``), :mod:`.diagnostics` (LM, LR, Wald, Hausman, Pesaran CD), :mod:`.random_effects`
 (random-effects SAR/SDM/SEM by ML), :mod:`.choose` (``choose_model``: the Elhorst sequence),
 :mod:`.checks` (the input checks every entry point runs before the core).
+Convention differences to splm, spatialreg, SDPDmod, Elhorst and spreg: ``CONVENTIONS.md`` here.
 """
 
 from __future__ import annotations

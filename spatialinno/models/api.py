@@ -288,12 +288,12 @@ def _model_matrices(formula: str, df: pd.DataFrame, rows: checks.Rows | None = N
     return y, X, str(lhs.columns[0]), xnames, has_int
 
 
-def _check_fit_options(lee_yu: object, cov_type: object, logdet: object = "auto",
+def _check_fit_options(cov_type: object, logdet: object = "auto",
                        effects_method: object = "simulation", effects_draws: object = 0,
-                       n: int = 1) -> str:
-    """Validate the options of :func:`fit` (each message lists the choices); return the
-    canonical ``lee_yu``."""
-    check_option(lee_yu, list(LEE_YU), "lee_yu")
+                       n: int = 1) -> None:
+    """Validate the options of :func:`fit` other than the bias correction (each message lists
+    the choices; ``bias_correction`` / ``lee_yu`` are resolved by
+    :func:`core.resolve_bias_correction`)."""
     check_option(cov_type, COV_TYPES, "cov_type")
     check_option(effects_method, EFFECTS_METHODS, "effects_method")
     core.resolve_logdet(logdet, n)
@@ -302,7 +302,6 @@ def _check_fit_options(lee_yu: object, cov_type: object, logdet: object = "auto"
         raise ModelSpecificationError(
             f"effects_draws={effects_draws!r}: expected a whole number >= 0 (0 skips the effects "
             f"at fit time).")
-    return LEE_YU[lee_yu]
 
 
 def _validate(y: np.ndarray, X: np.ndarray, W: sp.csr_matrix, M: sp.csr_matrix | None, n: int,
@@ -315,21 +314,21 @@ def _validate(y: np.ndarray, X: np.ndarray, W: sp.csr_matrix, M: sp.csr_matrix |
     if spec.lam and M is not None:
         checks.check_links(M, "M (m=)", spec.name)
     timefx = fe in ("time", "twoway")
-    if spec.is_ml and timefx and ly in ("transform", "bias"):
-        why = ("The Lee-Yu transformation for time effects (lee_yu=True, the default)"
-               if ly == "transform" else "The Lee-Yu bias correction for time effects "
-                                         "(lee_yu='bias')")
-        alt = ("pass lee_yu=False (the direct approach, exact ML with period dummies, which does "
-               "not need W 1 = 1), or use effects='unit'")
+    if spec.is_ml and timefx and ly in ("transform", "analytic"):
+        why = ("The Lee-Yu transformation for time effects (bias_correction='transform', the "
+               "default)" if ly == "transform" else "The Lee-Yu analytic bias correction for time "
+               "effects (bias_correction='analytic')")
+        alt = ("pass bias_correction=None (the direct approach, exact ML with period dummies, "
+               "which does not need W 1 = 1), or use effects='unit'")
         checks.check_islands(W, units, f"W {w_name!r}", why, alt)
         if M is not None:
             checks.check_islands(M, units, "M (m=)", why, alt)
-        if ly == "bias" and not (core._is_row_standardised(W)
-                                 and (M is None or core._is_row_standardised(M))):
+        if ly == "analytic" and not (core._is_row_standardised(W)
+                                     and (M is None or core._is_row_standardised(M))):
             raise ModelSpecificationError(
-                "The Lee-Yu bias correction for time effects (lee_yu='bias') is derived for "
-                "row-standardised weights (W 1 = 1); received weights whose row sums differ from "
-                "1. Row-standardise W or pass lee_yu=False.")
+                "The Lee-Yu analytic bias correction for time effects (bias_correction="
+                "'analytic') is derived for row-standardised weights (W 1 = 1); received weights "
+                "whose row sums differ from 1. Row-standardise W or pass bias_correction=None.")
     if timefx and spec.rho:
         checks.check_identified_with_time_effects(W, f"W {w_name!r}", "rho")
     if timefx and spec.lam:
@@ -350,9 +349,11 @@ def _validate(y: np.ndarray, X: np.ndarray, W: sp.csr_matrix, M: sp.csr_matrix |
 
 def fit(formula: str, data: pd.DataFrame, w: object, model: str = "sar", effects: str = "unit", *,
         unit: str | None = None, time: str | None = None, m: object | None = None,
-        lee_yu: bool | str = True, logdet: object = "auto", cov_type: str = "auto",
+        lee_yu: bool | str | None = None, logdet: object = "auto", cov_type: str = "auto",
         effects_draws: int = 1000, effects_method: str = "simulation",
-        seed: int | None = 0, groups: Mapping[str, str] | None = None) -> SpatialPanelResults:
+        seed: int | None = 0, groups: Mapping[str, str] | None = None,
+        bias_correction: str | None = "transform",
+        wy_demeaning: str = "exact") -> SpatialPanelResults:
     r"""Fit a fixed-effects spatial panel model by maximum likelihood.
 
     Parameters
@@ -366,20 +367,33 @@ def fit(formula: str, data: pd.DataFrame, w: object, model: str = "sar", effects
         the missing unit-periods.
     w : Weights, libpysal W or (sparse matrix, codes)
         Spatial weights keyed by unit code; aligned to the panel by code.
-    model : {"sar", "sem", "sdm", "sdem", "slx", "sac", "ols", "sar2w", "sdm2w"}
+    model : {"sar", "sem", "sdm", "sdem", "slx", "sac", "gns", "ols", "sar2w", "sdm2w"}
         ``"sar2w"``/``"sdm2w"``: separate lags for within- and between-group neighbours (needs
         ``groups=``; see :func:`fit_two_w`, whose options apply).
     effects : {"unit", "time", "twoway", "none"}
     m : optional
         Second weights for the SAC error process (defaults to ``w``).
-    lee_yu : bool or {"transform", "bias"}
-        ``True``/``"transform"`` (default): Lee & Yu (2010) orthonormal transformation approach --
-        unit FE: :math:`\sigma^2` scaled by :math:`T/(T-1)` and :math:`T-1` periods in the variance
+    bias_correction : {"transform", "analytic", None}
+        Which of the two Lee & Yu (2010) bias corrections of fixed-effects ML is applied.
+        ``"transform"`` (default): the orthonormal transformation approach -- unit FE:
+        :math:`\sigma^2` scaled by :math:`T/(T-1)` and :math:`T-1` periods in the variance
         (coefficients unchanged); time FE: :math:`n-1` cross-sections and
         :math:`\log|I-\rho W|-\log(1-\rho)` (all estimates corrected; row-standardised W
-        required); two-way: both. ``"bias"``: the direct estimator followed by the Lee-Yu analytical
-        bias correction (as in Elhorst's and SDPDmod's routines; time/two-way FE; unit FE only
-        rescales :math:`\sigma^2`). ``False``: the direct approach of splm/spreg (no correction).
+        required); two-way: both. ``"analytic"``: the direct estimator followed by the analytic
+        correction :math:`\hat\theta + T I(\hat\theta)^{-1}a` (SDPDmod ``LYtrans=TRUE``,
+        Elhorst's ``info.bc``; time/two-way FE; unit FE only rescales :math:`\sigma^2`; see
+        :func:`spatialinno.models.core.analytic_bias_correction`). ``None``: the direct approach
+        of splm/spreg/spatialreg with dummies (no correction).
+    lee_yu : bool or {"transform", "bias"}, optional
+        Older alias of ``bias_correction``: ``True`` = ``"transform"``, ``False`` = ``None``,
+        ``"bias"`` = ``"analytic"``.
+    wy_demeaning : {"exact", "splm"}
+        ``"exact"`` (default): the spatial lag of the demeaned model is :math:`Q W y`, the exact
+        likelihood of the model with unit/time dummies (spatialreg with ``factor()`` dummies).
+        ``"splm"``: :math:`W Q y`, "demean, then lag", as splm, SDPDmod, Elhorst's MATLAB code
+        and xsmle compute it; use it to replicate a paper estimated with them. The two differ
+        with time or two-way effects unless W's columns also sum to one (see
+        ``spatialinno/models/CONVENTIONS.md``).
     logdet : "auto", "eigen", "lu", Eigen() or SparseLU()
         ``"auto"``: eigenvalues for n <= 500, sparse LU otherwise.
     cov_type : {"auto", "oim", "hessian"}
@@ -413,14 +427,17 @@ def fit(formula: str, data: pd.DataFrame, w: object, model: str = "sar", effects
         if m is not None or effects_method != "simulation":
             raise ModelSpecificationError(f"model={model!r} takes neither m= nor "
                                           f"effects_method='delta'.")
+        bc = core.resolve_bias_correction(bias_correction, lee_yu)
         return fit_two_w(formula, data, w, groups, model=model, effects=effects, unit=unit,
-                         time=time, lee_yu=lee_yu, cov_type=cov_type,
+                         time=time, lee_yu={"transform": True, "none": False}.get(bc, bc),
+                         cov_type=cov_type,
                          effects_draws=effects_draws, seed=seed)
     if groups is not None:
         raise ModelSpecificationError(f"groups= is used by the two-W models 'sar2w'/'sdm2w' "
                                       f"only; model={model!r}.")
     spec, fe = get_spec(model), check_fe(effects)
-    _check_fit_options(lee_yu, cov_type, logdet, effects_method, effects_draws)
+    _check_fit_options(cov_type, logdet, effects_method, effects_draws)
+    core.resolve_bias_correction(bias_correction, lee_yu)
     if m is not None and not spec.lam:
         raise ModelSpecificationError(
             f"m= (the weights of the spatial error term) is used by the models with lambda "
@@ -443,6 +460,7 @@ def fit(formula: str, data: pd.DataFrame, w: object, model: str = "sar", effects
             ev = None
         ev = None if ev is None else np.asarray(ev)
     return _fit_core(y, X, W, n, T, spec, fe, M=M, lee_yu=lee_yu,
+                     bias_correction=bias_correction, wy_demeaning=wy_demeaning,
                      logdet=logdet, cov_type=cov_type, effects_draws=effects_draws,
                      effects_method=effects_method, seed=seed, dep_var=yname, exog=xnames,
                      intercept=has_int, w_name=wname, w_transform=wtr, units=units, times=times,
@@ -470,9 +488,9 @@ def fit_array(y: np.ndarray, X: np.ndarray, W: sp.spmatrix, model: str = "sar",
                 f"M= (the weights of the spatial error term) is used by the models with lambda "
                 f"('sem', 'sdem', 'sac'); model={model!r} has none, so M would be ignored.")
         M = checks.check_weights_matrix(M, pos, "M", finite_only=True)
-    _check_fit_options(kwargs.get("lee_yu", True), kwargs.get("cov_type", "auto"),
-                       kwargs.get("logdet", "auto"), kwargs.get("effects_method", "simulation"),
-                       kwargs.get("effects_draws", 1000))
+    _check_fit_options(kwargs.get("cov_type", "auto"), kwargs.get("logdet", "auto"),
+                       kwargs.get("effects_method", "simulation"), kwargs.get("effects_draws", 1000))
+    core.resolve_bias_correction(kwargs.get("bias_correction", "transform"), kwargs.get("lee_yu"))
     return _fit_core(y.reshape(-1), X.reshape(T * n, k), W, n, T, spec, fe, M=M, dep_var="y",
                      exog=names, intercept=intercept, w_name="W",
                      w_transform=_transform_name(W), units=pos,
@@ -522,12 +540,14 @@ def _resolve_cov(cov_type: str, oim_invalid: bool, why: str) -> str:
     return cov_type
 
 
-def _fit_core(y, X, W, n, T, spec, fe, *, M=None, lee_yu=True, logdet="auto", cov_type="auto",
+def _fit_core(y, X, W, n, T, spec, fe, *, M=None, lee_yu=None, bias_correction="transform",
+              wy_demeaning="exact", logdet="auto", cov_type="auto",
               effects_draws=1000, effects_method="simulation", seed=0, dep_var="y", exog=(),
               intercept=False, w_name="W", w_transform="", units=(), times=(), eigenvalues=None,
               rows=None):
     exog = list(exog)
-    ly = _check_fit_options(lee_yu, cov_type, logdet, effects_method, effects_draws, n)
+    _check_fit_options(cov_type, logdet, effects_method, effects_draws, n)
+    ly = core.resolve_bias_correction(bias_correction, lee_yu)
     if fe == "none" or not spec.is_ml:
         ly = "none"  # nothing to correct: pooled, or OLS (SLX) with a dof-corrected sigma^2
     M = None if M is None else sp.csr_matrix(M, dtype=float)
@@ -536,7 +556,7 @@ def _fit_core(y, X, W, n, T, spec, fe, *, M=None, lee_yu=True, logdet="auto", co
     use_int = intercept and fe == "none"
     Xn = np.ones((n * T, 1)) if use_int else None
     d = core.build_design(spec, y, X, W, n, T, fe=fe, lee_yu=(ly == "transform"), logdet=logdet,
-                          M=M, X_nolag=Xn, eigenvalues_w=eigenvalues)
+                          M=M, X_nolag=Xn, eigenvalues_w=eigenvalues, wy_demeaning=wy_demeaning)
     f = core.estimate(d)
     if not f.sigma2 * d.N_eff > 1e-20 * float(d.Y[:, 0] @ d.Y[:, 0]):
         raise DegenerateOutcomeError(
@@ -544,9 +564,9 @@ def _fit_core(y, X, W, n, T, spec, fe, *, M=None, lee_yu=True, logdet="auto", co
             f"rho = {f.rho:.4g}, lambda = {f.lam:.4g}): there are too few observations for its "
             f"{d.k + spec.rho + spec.lam} parameters, so no standard errors exist. Use more "
             f"units or periods, or a smaller model.", [dep_var])
-    if ly == "bias":
+    if ly == "analytic":
         if fe in ("time", "twoway") and spec.is_ml:
-            f = core.lee_yu_bias_correction(d, f, core.information_matrix(d, f))
+            f = core.analytic_bias_correction(d, f, core.information_matrix(d, f))
         elif fe == "unit":
             f = core.CoreFit(f.beta, f.rho, f.lam, f.sigma2 * T / (T - 1), f.loglik, f.resid,
                              f.converged, f.curvature)
@@ -606,7 +626,8 @@ def _fit_core(y, X, W, n, T, spec, fe, *, M=None, lee_yu=True, logdet="auto", co
     res = SpatialPanelResults(
         spec=spec, params=params, cov=cov, sigma2=f.sigma2, sigma2_se=float(np.sqrt(full[-1, -1])),
         loglik=f.loglik, nobs=n * T, n=n, T=T, fe=fe, lee_yu=ly,
-        bias_correction=_ly_text(ly, fe, spec), cov_type=cov_type, dep_var=dep_var,
+        bias_correction=_ly_text(ly, fe, spec, d.transform.demean_first), cov_type=cov_type,
+        dep_var=dep_var,
         exog_names=tuple(exog), w_name=w_name, w_transform=w_transform, r2=r2, r2_corr=r2c,
         fixed_effects=fx, resid=pd.Series(f.resid, index=idx, name="resid"),
         fitted=pd.Series(d.Y[:, 0] - f.resid, index=idx, name="fitted"), converged=f.converged,
@@ -622,22 +643,25 @@ def _fe_dof(fe: str, n: int, T: int) -> int:
     return {"none": 0, "unit": n, "time": T, "twoway": n + T - 1}[fe]
 
 
-def _ly_text(ly: str, fe: str, spec: ModelSpec) -> str:
+def _ly_text(ly: str, fe: str, spec: ModelSpec, demean_first: bool = False) -> str:
+    """The bias correction (and the lag convention when it is not the exact one) in words."""
+    lag = "; W applied to demeaned y (splm convention)" if demean_first else ""
     if not spec.is_ml:
         return "not applicable (OLS; sigma^2 = e'e/(nT - k - absorbed effects))"
     if ly == "none":
-        return "off (direct approach, sigma^2 = e'e/(nT))"
+        return "none (direct approach, sigma^2 = e'e/(nT))" + lag
     if ly == "transform":
-        return {"unit": "on: F_{T,T-1} transformation; sigma^2 x T/(T-1), T-1 periods in the "
-                        "variance",
-                "time": "on: F_{n,n-1} transformation; n-1 cross-sections, log-det minus "
+        return {"unit": "Lee-Yu transformation: F_{T,T-1}; sigma^2 x T/(T-1), T-1 periods in "
+                        "the variance",
+                "time": "Lee-Yu transformation: F_{n,n-1}; n-1 cross-sections, log-det minus "
                         "log(1-rho); all estimates corrected",
-                "twoway": "on: F_{T,T-1} and F_{n,n-1} transformations; (n-1)(T-1) observations, "
-                          "log-det minus log(1-rho); all estimates corrected"}[fe]
-    return {"unit": "on (bias): sigma^2 x T/(T-1)",
-            "time": "on (bias): Lee-Yu analytical correction of the direct estimator",
-            "twoway": "on (bias): Lee-Yu analytical correction of the direct estimator, "
-                      "sigma^2 x T/(T-1)"}[fe]
+                "twoway": "Lee-Yu transformation: F_{T,T-1} and F_{n,n-1}; (n-1)(T-1) "
+                          "observations, log-det minus log(1-rho); all estimates corrected"
+                }[fe] + lag
+    return {"unit": "Lee-Yu analytic correction: sigma^2 x T/(T-1)",
+            "time": "Lee-Yu analytic correction of the direct estimator",
+            "twoway": "Lee-Yu analytic correction of the direct estimator, "
+                      "sigma^2 x T/(T-1)"}[fe] + lag
 
 
 def _recover_effects(raw: np.ndarray, n: int, T: int, fe: str, units, times) -> dict:

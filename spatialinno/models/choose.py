@@ -140,7 +140,7 @@ def choose_model(formula: str, data: pd.DataFrame, w: object, *, unit: str | Non
         Fit the random-effects SDM and add the Hausman test (unit or two-way effects only).
     moran_permutations : int
         Permutations for the per-year residual Moran's I (0: analytical moments only).
-    lm_convention : {"lee_yu", "elhorst", "spreg"}
+    lm_convention : {"lee_yu", "elhorst", "splm", "spreg"}
         Variance convention of the LM tests (:func:`.diagnostics.lm_tests`); ``"elhorst"``
         reproduces Elhorst's routines, ``"lee_yu"`` (default) has the nominal size with FE.
     note : str, optional

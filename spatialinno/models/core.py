@@ -27,6 +27,17 @@ https://doi.org/10.1016/j.jeconom.2009.08.001):
   :math:`F'_{n,n-1} G F_{n,n-1}`. All estimates change (this removes the :math:`O(1/n)` bias).
 * two-way: both; effective sample :math:`(n-1)(T-1)`.
 
+The other bias correction, the analytic correction of the direct estimator (Lee & Yu 2010,
+sec. 4; SDPDmod ``LYtrans=TRUE``, Elhorst's ``info.bc``), is :func:`analytic_bias_correction`;
+``fit(bias_correction="transform" | "analytic" | None)`` chooses (:data:`BIAS_CORRECTIONS`).
+
+Lag convention
+--------------
+By default the lags are formed first and transformed after (:math:`QWy`, exact ML with dummies);
+``wy_demeaning="splm"`` (:class:`FETransform` ``demean_first``) lags the demeaned data
+(:math:`WQy`), the convention of splm, SDPDmod, Elhorst's MATLAB code and xsmle. See
+``spatialinno/models/CONVENTIONS.md`` for every convention difference to those packages.
+
 Likelihood
 ----------
 For :math:`A = I - \rho W`, :math:`B = I - \lambda M` and transformed data,
@@ -63,6 +74,7 @@ __all__ = [
     "Design", "build_design", "CoreFit", "estimate", "information_matrix", "numerical_hessian",
     "full_loglik", "TwoWDesign", "build_two_w_design", "TwoWFit", "estimate_two_w",
     "information_matrix_two_w", "numerical_hessian_two_w", "TWO_W_MARGIN",
+    "analytic_bias_correction", "dynamic_bias_correction", "WY_DEMEANING", "BIAS_CORRECTIONS", "resolve_bias_correction",
 ]
 
 _AUTO_EIGEN_MAX_N = 500
@@ -207,12 +219,60 @@ def lag(W: sp.spmatrix, Z: np.ndarray, n: int, T: int) -> np.ndarray:
     return np.asarray(W @ z).reshape(n, T, k).transpose(1, 0, 2).reshape(T * n, k)
 
 
+#: The two bias corrections of the fixed-effects ML estimator (``bias_correction=`` of ``fit``):
+#: ``"transform"``: Lee & Yu's orthonormal transformation approach (:class:`FETransform`);
+#: ``"analytic"``: the direct estimator plus Lee & Yu's analytic correction
+#: (:func:`analytic_bias_correction`); ``"none"``: the direct estimator.
+BIAS_CORRECTIONS: tuple[str, ...] = ("transform", "analytic", "none")
+
+_LEE_YU_ALIAS = {True: "transform", False: "none", "transform": "transform", "bias": "analytic",
+                 "analytic": "analytic", "none": "none", None: "none"}
+
+
+def resolve_bias_correction(bias_correction: object = "transform",
+                            lee_yu: object = None) -> str:
+    """Canonical bias-correction name from ``bias_correction=`` and the older ``lee_yu=``.
+
+    ``lee_yu`` is a documented alias: ``True`` = ``"transform"``, ``False`` = ``None`` (no
+    correction), ``"bias"`` = ``"analytic"``. Passing both with different meanings raises.
+    """
+    if bias_correction not in _LEE_YU_ALIAS or isinstance(bias_correction, bool):
+        raise ModelSpecificationError(
+            f"bias_correction={bias_correction!r}: expected 'transform' (Lee-Yu orthonormal "
+            f"transformation), 'analytic' (Lee-Yu analytic correction of the direct estimator, as "
+            f"SDPDmod LYtrans=TRUE) or None (no correction).")
+    bc = _LEE_YU_ALIAS[bias_correction]
+    if lee_yu is None:
+        return bc
+    if lee_yu not in _LEE_YU_ALIAS:
+        raise ModelSpecificationError(
+            f"lee_yu={lee_yu!r}: expected True, False, 'transform' or 'bias' (an alias of "
+            f"bias_correction='transform' / None / 'transform' / 'analytic').")
+    ly = _LEE_YU_ALIAS[lee_yu]
+    if bias_correction != "transform" and ly != bc:
+        raise ModelSpecificationError(
+            f"lee_yu={lee_yu!r} and bias_correction={bias_correction!r} disagree; lee_yu is an "
+            f"alias of bias_correction: pass only bias_correction.")
+    return ly
+
+
+#: Orders of "lag" and "demean" for the spatial lags of y (``wy_demeaning=`` of :func:`fit`).
+WY_DEMEANING: tuple[str, ...] = ("exact", "splm")
+
+
 @dataclass(frozen=True)
 class FETransform:
-    """Fixed-effects transform and effective dimensions (see the module docstring)."""
+    """Fixed-effects transform and effective dimensions (see the module docstring).
+
+    ``demean_first``: the spatial filters of y (and, in error models, of X) are applied to the
+    already-demeaned data, :math:`W Q y` ("demean, then lag": splm, SDPDmod, Elhorst's MATLAB
+    routines and xsmle) instead of the exact :math:`Q W y` of the model with unit and time dummies.
+    The two coincide for unit effects, and for time effects only when W's columns sum to one.
+    """
 
     fe: str
     lee_yu: bool
+    demean_first: bool = False
 
     @property
     def unit_ly(self) -> bool:
@@ -307,12 +367,23 @@ def build_design(spec: ModelSpec, y: np.ndarray, X: np.ndarray, W: sp.spmatrix, 
                  fe: str, lee_yu: bool, logdet: object = "auto", M: sp.spmatrix | None = None,
                  eigenvalues_w: np.ndarray | None = None,
                  eigenvalues_m: np.ndarray | None = None,
-                 X_nolag: np.ndarray | None = None) -> Design:
-    """Build the :class:`Design` for time-major stacked ``y`` (``T*n``) and ``X`` (``T*n, kx``).
+                 X_nolag: np.ndarray | None = None, wy_demeaning: str = "exact") -> Design:
+    r"""Build the :class:`Design` for time-major stacked ``y`` (``T*n``) and ``X`` (``T*n, kx``).
 
     ``X`` must not contain ``W X`` columns: they are added here when ``spec.wx`` (column order
-    ``[X, W X, X_nolag]``; ``X_nolag``, e.g. an intercept, is never lagged).
+    ``[X, W X, X_nolag]``; ``X_nolag``, e.g. an intercept, is never lagged). ``W X`` is always
+    formed from the raw ``X`` and then transformed (splm users build it so by hand).
+
+    ``wy_demeaning="exact"`` (default): :math:`Q(I_T\otimes W)y`, the likelihood of the model
+    with unit and/or time dummies (what spatialreg with ``factor()`` dummies computes).
+    ``"splm"``: :math:`(I_T\otimes W)Qy` and, for the error filter, :math:`(I_T\otimes M)Q[y, X]`
+    ("demean, then lag", the convention of splm, SDPDmod, Elhorst's MATLAB code and xsmle). Same
+    log-determinant; it differs from exact ML with time effects unless :math:`\iota'W = \iota'`.
     """
+    if wy_demeaning not in WY_DEMEANING:
+        raise ModelSpecificationError(
+            f"wy_demeaning={wy_demeaning!r}: expected 'exact' (lag, then demean: the likelihood "
+            f"of the dummy-variable model) or 'splm' (demean, then lag: splm/SDPDmod/xsmle).")
     W = sp.csr_matrix(W, dtype=float)
     M = W if M is None else sp.csr_matrix(M, dtype=float)
     y = np.asarray(y, dtype=float).reshape(-1, 1)
@@ -321,7 +392,7 @@ def build_design(spec: ModelSpec, y: np.ndarray, X: np.ndarray, W: sp.spmatrix, 
         X = np.hstack([X, lag(W, X, n, T)])
     if X_nolag is not None:
         X = np.hstack([X, np.asarray(X_nolag, dtype=float).reshape(n * T, -1)])
-    tr = FETransform(fe, lee_yu and fe != "none")
+    tr = FETransform(fe, lee_yu and fe != "none", wy_demeaning == "splm" and fe != "none")
     if tr.time_ly and not (_is_row_standardised(W) and _is_row_standardised(M)):
         raise ModelSpecificationError(
             "The Lee-Yu transformation for time effects needs row-standardised weights (W 1 = 1); "
@@ -335,10 +406,7 @@ def build_design(spec: ModelSpec, y: np.ndarray, X: np.ndarray, W: sp.spmatrix, 
             "weights matrix M (M 1 = 1): otherwise the within transformation cannot remove the "
             "period effects and the estimate is not maximum likelihood. Row-standardise M, or "
             "use unit effects with period dummies in the formula.")
-    Wy = lag(W, y, n, T)
-    Y = np.hstack([y, Wy, lag(M, y, n, T), lag(M, Wy, n, T)])
-    XX = np.hstack([X, lag(M, X, n, T)])
-    Yt, XXt = within(Y, n, T, fe), within(XX, n, T, fe)
+    Yt, XXt = _filtered_columns(y, X, W, M, n, T, fe, tr.demean_first)
     Z = np.hstack([Yt, XXt])
     strat = resolve_logdet(logdet, n)
     ld_w = strat.prepare(W, eigenvalues_w) if spec.rho else None
@@ -349,6 +417,20 @@ def build_design(spec: ModelSpec, y: np.ndarray, X: np.ndarray, W: sp.spmatrix, 
         else:
             ld_m = strat.prepare(M, eigenvalues_m if M is not W else eigenvalues_w)
     return Design(spec, n, T, X.shape[1], W, M, tr, Yt, XXt, Z.T @ Z, ld_w, ld_m, X, y.ravel())
+
+
+def _filtered_columns(y: np.ndarray, X: np.ndarray, W: sp.csr_matrix, M: sp.csr_matrix, n: int,
+                      T: int, fe: str, demean_first: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Transformed ``[y, Wy, My, MWy]`` and ``[X, MX]``: lag then demean (exact), or demean then
+    lag (``demean_first``, the splm convention; see :func:`build_design`)."""
+    if demean_first:
+        y, X = within(y, n, T, fe), within(X, n, T, fe)
+    Wy = lag(W, y, n, T)
+    Y = np.hstack([y, Wy, lag(M, y, n, T), lag(M, Wy, n, T)])
+    XX = np.hstack([X, lag(M, X, n, T)])
+    if demean_first:
+        return Y, XX
+    return within(Y, n, T, fe), within(XX, n, T, fe)
 
 
 # --------------------------------------------------------------------------------------------
@@ -625,7 +707,8 @@ def information_matrix(d: Design, fit: CoreFit) -> np.ndarray:
         v = lag(d.W, _per_period_solve(A, xb, n, T).reshape(-1, 1), n, T)
         if spec.lam:
             v = v - lam * lag(d.M, v, n, T)
-        d_rho = within(v, n, T, d.transform.fe).ravel()
+        # exact: Q G X beta; demean-then-lag (splm, SDPDmod's f_SIG): G Q X beta, not re-demeaned
+        d_rho = (v if d.transform.demean_first else within(v, n, T, d.transform.fe)).ravel()
         i = k
         info[:k, i] = info[i, :k] = Xt.T @ d_rho / s2
         if spec.lam:
@@ -712,15 +795,28 @@ def central_hessian(f: Callable[[np.ndarray], float], x: np.ndarray, h: np.ndarr
     return H
 
 
-def lee_yu_bias_correction(d: Design, fit: CoreFit, info: np.ndarray) -> CoreFit:
-    r"""Analytical Lee-Yu (2010, sec. 4) correction of the *direct* estimator for time effects.
+def analytic_bias_correction(d: Design, fit: CoreFit, info: np.ndarray) -> CoreFit:
+    r"""The analytic bias correction of the *direct* ML estimator with time effects (Lee & Yu
+    2010, J. Econometrics 154, 165-185, sec. 4, https://doi.org/10.1016/j.jeconom.2009.08.001;
+    as SDPDmod's ``SDPDm(..., LYtrans=TRUE)`` and Elhorst's ``sar_panel_FE(..., info.bc=1)``).
 
-    With time effects estimated directly, :math:`\hat\theta` has an :math:`O(1/n)` bias
-    :math:`-\Sigma^{-1}a/n`, :math:`a = (0_k, 1/(1-\rho), 1/(1-\lambda), 1/(2\sigma^2))` (the score
-    of the omitted :math:`-T\log(1-\rho)` term), :math:`\Sigma` the average information. The
-    corrected
-    estimate is :math:`\hat\theta + T\,I(\hat\theta)^{-1} a`; with two-way effects
-    :math:`\sigma^2` is then multiplied by :math:`T/(T-1)`. ``d`` must be a direct-approach design.
+    With time effects estimated directly (dummies, or the within transform), :math:`\hat\theta`
+    has an :math:`O(1/n)` bias :math:`-\Sigma^{-1}a/n`, with
+    :math:`a = (0_k, 1/(1-\rho), 1/(1-\lambda), 1/(2\sigma^2))` the score of the
+    :math:`-T\log(1-\rho)` term the direct likelihood leaves out and :math:`\Sigma = I/(nT)` the
+    average information. The corrected estimate is
+
+    .. math::
+
+        \hat\theta^{bc} = \hat\theta + \tfrac{1}{n}\Sigma(\hat\theta)^{-1}a
+                         = \hat\theta + T\,I(\hat\theta)^{-1}a ,
+
+    and with two-way effects :math:`\hat\sigma^{2,bc}` is then multiplied by :math:`T/(T-1)`
+    (the :math:`O(1/T)` bias of the unit effects). The variance is the inverse information at
+    :math:`\hat\theta^{bc}` (computed by the caller). This is *not* the transformation
+    approach (:class:`FETransform` with ``lee_yu=True``), which maximises a different likelihood;
+    both remove the :math:`O(1/n)` bias and differ by :math:`O_p(1/n^{2})`-order terms.
+    ``d`` must be a direct-approach design (``lee_yu=False``).
     """
     a = [np.zeros(d.k)]
     if d.spec.rho:
@@ -734,9 +830,15 @@ def lee_yu_bias_correction(d: Design, fit: CoreFit, info: np.ndarray) -> CoreFit
         theta = theta + d.T * np.linalg.solve(info, avec)
     except np.linalg.LinAlgError as exc:
         raise EstimationError(
-            "The Lee-Yu bias correction (lee_yu='bias') needs the information matrix, which is "
-            "singular at the direct estimate; use lee_yu=True (the transformation approach) or "
-            "lee_yu=False.") from exc
+            "The Lee-Yu analytic bias correction (bias_correction='analytic') needs the "
+            "information matrix, which is singular at the direct estimate; use "
+            "bias_correction='transform' (the transformation approach) or None.") from exc
+    return _fit_at(d, fit, theta, d.T / (d.T - 1) if d.transform.fe == "twoway" else 1.0)
+
+
+def _fit_at(d: Design, fit: CoreFit, theta: np.ndarray, s2_factor: float = 1.0) -> CoreFit:
+    """A :class:`CoreFit` at ``theta = (beta, [rho], [lambda], sigma2)`` (corrected estimates):
+    residuals and log-likelihood recomputed, ``sigma2`` multiplied by ``s2_factor``."""
     i = d.k
     rho = lam = 0.0
     for name, ld, on in (("rho", d.ld_w, d.spec.rho), ("lambda", d.ld_m, d.spec.lam)):
@@ -745,23 +847,71 @@ def lee_yu_bias_correction(d: Design, fit: CoreFit, info: np.ndarray) -> CoreFit
         lo, hi = _interval(ld)
         if not lo < theta[i] < hi:
             raise EstimationError(
-                f"The Lee-Yu bias correction (lee_yu='bias') moves {name} from "
-                f"{_theta(d, fit)[i]:.6g} to {theta[i]:.6g}, outside its parameter space "
-                f"({lo:.4g}, {hi:.4g}): the direct estimate is too close to the bound for the "
-                f"analytical correction. Use lee_yu=True (the transformation approach) or "
-                f"lee_yu=False.")
+                f"The bias correction moves {name} from {_theta(d, fit)[i]:.6g} to "
+                f"{theta[i]:.6g}, outside its parameter space ({lo:.4g}, {hi:.4g}): the direct "
+                f"estimate is too close to the bound for an analytical correction. Use "
+                f"bias_correction='transform' (the transformation approach) or None.")
         if name == "rho":
             rho = float(theta[i])
         else:
             lam = float(theta[i])
         i += 1
-    s2 = float(theta[i]) * (d.T / (d.T - 1) if d.transform.fe == "twoway" else 1.0)
+    s2 = float(theta[i]) * s2_factor
     beta = theta[:d.k]
     c = np.array([1.0, -rho, -lam, rho * lam])
     D = np.vstack([np.eye(d.k), -lam * np.eye(d.k)])
     resid = d.Y @ c - d.XX @ (D @ beta)
     return CoreFit(beta, rho, lam, s2, full_loglik(d, np.concatenate([theta[:-1], [s2]])), resid,
                    fit.converged, fit.curvature)
+
+
+#: Former name of :func:`analytic_bias_correction` (kept so that existing code keeps working).
+lee_yu_bias_correction = analytic_bias_correction
+
+
+def dynamic_bias_correction(d: Design, fit: CoreFit, info: np.ndarray) -> CoreFit:
+    r"""Bias correction of the dynamic spatial panel (time lag and spatial time lag) with unit
+    effects: Yu, de Jong & Lee (2008, J. Econometrics 146, 118-134,
+    https://doi.org/10.1016/j.jeconom.2008.08.002), as SDPDmod ``SDPDm(dynamic=TRUE,
+    LYtrans=TRUE)`` with ``tlaginfo = list(tl=TRUE, stl=TRUE)``.
+
+    The model :math:`y_t = \lambda W y_t + \gamma y_{t-1} + \rho W y_{t-1} + X_t\beta + \mu +
+    \varepsilon_t` is the SAR/SDM of the core on periods :math:`2..T` with the **last two**
+    columns of ``X_nolag`` equal to :math:`y_{t-1}` and :math:`W y_{t-1}` (not lagged again); ``d``
+    must be a direct-approach unit-effects design. With :math:`S = I - \lambda W`,
+    :math:`G = W S^{-1}`, :math:`A = S^{-1}(\gamma I + \rho W)` and :math:`R = (I - A)^{-1}S^{-1}`,
+    the :math:`O(1/T)` bias is :math:`-\Sigma^{-1}a/T` with
+
+    .. math::
+
+        a_\gamma = \tfrac1n\mathrm{tr}R,\quad a_\rho = \tfrac1n\mathrm{tr}(WR),\quad
+        a_\lambda = \tfrac1n[\gamma\,\mathrm{tr}(GR) + \rho\,\mathrm{tr}(GWR) + \mathrm{tr}G],
+        \quad a_{\sigma^2} = \tfrac{1}{2\sigma^2},
+
+    :math:`a = 0` for :math:`\beta`, and :math:`\Sigma = I/(nT)`; the corrected estimate is
+    :math:`\hat\theta + n\,I(\hat\theta)^{-1}a`. Stable case only: an eigenvalue of
+    :math:`A` near one (the unit-root term of the paper) raises.
+    """
+    if d.spec.lam or not d.spec.rho or d.transform.fe != "unit" or d.transform.lee_yu:
+        raise ModelSpecificationError(
+            "dynamic_bias_correction: needs a direct-approach SAR/SDM design with unit effects.")
+    n, k = d.n, d.k
+    gam, rw, lam = float(fit.beta[k - 2]), float(fit.beta[k - 1]), fit.rho
+    Wd = d.W.toarray()
+    Si = np.linalg.inv(np.eye(n) - lam * Wd)
+    G = Wd @ Si
+    A = Si @ (gam * np.eye(n) + rw * Wd)
+    if np.abs(np.linalg.eigvals(A)).max() > 1.0 - 1.0 / n:
+        raise ModelSpecificationError(
+            "dynamic_bias_correction: an eigenvalue of A = S^-1(gamma I + rho W) is within 1/n of "
+            "one (near unit root); the stable-case correction does not apply.")
+    R = np.linalg.solve(np.eye(n) - A, Si)
+    a = np.zeros(k + 2)
+    a[k - 2] = np.trace(R) / n
+    a[k - 1] = np.trace(Wd @ R) / n
+    a[k] = (gam * np.sum(G * R.T) + rw * np.sum((G @ Wd) * R.T) + np.trace(G)) / n
+    a[k + 1] = 1.0 / (2.0 * fit.sigma2)
+    return _fit_at(d, fit, _theta(d, fit) + n * np.linalg.solve(info, a))
 
 
 # --------------------------------------------------------------------------------------------

@@ -59,6 +59,9 @@ __all__ = [
 
 _EFFECTS = ("none", "unit", "time", "twoway")
 
+#: Conventions of :func:`lm_tests` (see its docstring).
+LM_CONVENTIONS: tuple[str, ...] = ("lee_yu", "elhorst", "splm", "spreg")
+
 
 @dataclass(frozen=True)
 class SpecificationTest:
@@ -110,9 +113,10 @@ def lm_tests(y: np.ndarray, X: np.ndarray, W: sp.spmatrix, n: int, T: int, effec
     effects : {"none", "unit", "time", "twoway"}
         Pooled OLS (an intercept is added unless ``intercept=False``) or fixed effects removed by
         the within transform.
-    convention : {"lee_yu", "elhorst", "spreg"}
+    convention : {"lee_yu", "elhorst", "splm", "spreg"}
         ``"elhorst"``: :math:`\sigma^2 = e'e/(nT)` and :math:`T\,T_W` as in Elhorst's
-        ``LMsarsem_panel`` routine. ``"lee_yu"`` (default): the same statistics computed in the
+        ``LMsarsem_panel`` routine, which (like splm) lags the demeaned data: the same statistics
+        as ``"splm"``. ``"lee_yu"`` (default): the same statistics computed in the
         effective sample of the orthonormal (Lee & Yu 2010) transformation -- unit effects leave
         :math:`T-1` periods, time effects :math:`n-1` cross-sections -- i.e.
         :math:`\sigma^2 = e'e/(n^*T^*)` and :math:`T^* T_W^*` with
@@ -121,6 +125,11 @@ def lm_tests(y: np.ndarray, X: np.ndarray, W: sp.spmatrix, n: int, T: int, effec
         factor of about :math:`T/(T-1)` in its mean under unit effects). Identical to
         ``"elhorst"`` for the pooled model. ``"spreg"``: :math:`\sigma^2 = e'e/(nT-k)`,
         ``k`` the columns of ``X`` incl. the intercept (spreg's ``panel_LM*`` via its OLS).
+        ``"splm"``: splm's ``slmtest`` (reproduced to 4 decimals on Cigar for all four effects):
+        :math:`\sigma^2 = e'e/(nT)`, and "demean, then lag": :math:`e'W\dot y` and
+        :math:`W\dot X b` apply W to the demeaned data without demeaning again. Lagging
+        first and demeaning after (the exact dummy-variable form) differs with time effects
+        unless :math:`\iota'W = \iota'` (47.07 instead of 46.90 for the two-way LM lag on Cigar).
 
     Returns
     -------
@@ -162,7 +171,7 @@ def lm_components(y: np.ndarray, X: np.ndarray, W: sp.spmatrix, n: int, T: int,
     ``g_err = e'We/sigma^2``, ``J``, ``T_TW`` (``T* tr(W'W + WW)``, see ``convention``), ``TW``
     (the trace used), ``sigma2``, ``N_eff`` (its divisor), ``k``."""
     check_option(effects, _EFFECTS, "effects")
-    check_option(convention, ("lee_yu", "elhorst", "spreg"), "convention")
+    check_option(convention, list(LM_CONVENTIONS), "convention")
     y, X = checks.check_shapes(y, X, n, T)
     W = checks.check_weights_matrix(W, [str(i) for i in range(n)], "W", finite_only=True)
     if intercept is None:
@@ -191,10 +200,13 @@ def lm_components(y: np.ndarray, X: np.ndarray, W: sp.spmatrix, n: int, T: int,
     TW = float(W.multiply(W).sum() + W.multiply(W.T).sum())
     if convention == "lee_yu" and effects in ("time", "twoway"):
         TW = _trace_j(W)
-    Wy = lag(W, y, n, T)
-    eWy = float(e @ within(Wy, n, T, effects).ravel())
+    if convention in ("splm", "elhorst"):  # demean, then lag: e'W(Qy), W(QX b), not re-demeaned
+        eWy = float(e @ lag(W, yt, n, T).ravel())
+        wxb = lag(W, Xt @ b, n, T)
+    else:
+        eWy = float(e @ within(lag(W, y, n, T), n, T, effects).ravel())
+        wxb = within(lag(W, Xt @ b, n, T), n, T, effects)
     eWe = float(e @ lag(W, e.reshape(-1, 1), n, T).ravel())
-    wxb = within(lag(W, Xt @ b, n, T), n, T, effects) if effects != "none" else lag(W, Xt @ b, n, T)
     proj = Xt @ np.linalg.lstsq(Xt, wxb, rcond=None)[0]
     mwxb = wxb - proj
     J = (float((wxb.ravel()) @ mwxb.ravel()) + T_eff * TW * s2) / s2
@@ -297,12 +309,28 @@ def hausman(fe, re, *, terms: list[str] | None = None, cov: str = "full") -> Spe
         Coefficients compared; default: those of ``X`` and ``W X`` plus ``rho`` for lag models
         (as spreg's ``panel_Hausman``; the intercept, ``lambda`` of error models and the variance
         parameters are left out).
-    cov : {"full", "partial"}
+    cov : {"full", "partial", "splm"}
         ``"full"``: the blocks of the inverse of each model's full information matrix.
         ``"partial"``: inverses of the information block of the compared coefficients only
         (what spreg 1.9 uses); then ``fe`` and ``re`` must carry ``info_partial``.
+        ``"splm"``: splm's ``sphtest`` (ML): the coefficients of X only (no spatial parameter,
+        no intercept), :math:`V_{FE}` the fixed-effects block of the full covariance and
+        :math:`V_{RE}` the GLS covariance :math:`\sigma^2(X^{*\prime}X^*)^{-1}` at the estimated
+        spatial and variance parameters (``re.cov_conditional``), and the absolute value of the
+        statistic. Reproduces ``sphtest`` on Produc to 4 decimals (lag; error with KKP and BSK
+        errors, ``fit_re(..., errors="kkp"|"b")``).
+
+    Notes
+    -----
+    With ``cov="splm"`` the RE covariance ignores the estimation of the spatial and variance
+    parameters, which for the lag model (where they are correlated with the betas) makes
+    :math:`V_{FE} - V_{RE}` larger than the full-information difference; for the error model the
+    information matrix is block-diagonal and the two agree.
     """
-    if terms is None:
+    if cov == "splm":
+        terms = terms or [t for t in fe.params.index if t in re.params.index and t not in
+                          ("Intercept", "lambda", "rho")]
+    elif terms is None:
         terms = [t for t in fe.params.index if t in re.params.index and t not in
                  ("Intercept", "lambda")]
     d = fe.params[terms].to_numpy() - re.params[terms].to_numpy()
@@ -310,10 +338,17 @@ def hausman(fe, re, *, terms: list[str] | None = None, cov: str = "full") -> Spe
         V = fe.cov.loc[terms, terms].to_numpy() - re.cov.loc[terms, terms].to_numpy()
     elif cov == "partial":
         V = _partial(fe, terms) - _partial(re, terms)
+    elif cov == "splm":
+        if getattr(re, "cov_conditional", None) is None:
+            raise ModelSpecificationError("cov='splm' needs a random-effects result with "
+                                          "`cov_conditional` (spatialinno.models.fit_re).")
+        V = fe.cov.loc[terms, terms].to_numpy() - re.cov_conditional.loc[terms, terms].to_numpy()
     else:
-        raise ModelSpecificationError(f"cov={cov!r}: expected 'full' or 'partial'.")
+        raise ModelSpecificationError(f"cov={cov!r}: expected 'full', 'partial' or 'splm'.")
     ev = np.linalg.eigvalsh(0.5 * (V + V.T))
     stat = float(d @ np.linalg.solve(V, d))
+    if cov == "splm":
+        stat = abs(stat)
     note = f"{cov} covariance; compared: {', '.join(terms)}"
     if ev.min() <= 0:
         note += "; V_FE - V_RE is not positive definite (statistic may be negative)"

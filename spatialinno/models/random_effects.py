@@ -87,6 +87,14 @@ class RandomEffectsResults:
     time_effects: bool
     resid: pd.Series = field(repr=False)
     info_partial: pd.DataFrame | None = field(default=None, repr=False)
+    #: GLS covariance of the coefficients at the estimated spatial and variance parameters,
+    #: :math:`\sigma^2(X^{*\prime}X^*)^{-1}` (conditional on them; what splm reports for the betas
+    #: and what its ``sphtest`` uses). ``cov`` is the full (unconditional) covariance.
+    cov_conditional: pd.DataFrame | None = field(default=None, repr=False)
+    #: Error structure of the SEM: ``"b"`` (Baltagi-Song-Koh) or ``"kkp"`` (Kapoor-Kelejian-Prucha).
+    errors: str = ""
+    #: Standard error of ``phi`` (delta method from ``theta`` for SAR/SDM).
+    phi_se: float = float("nan")
 
     @property
     def sigma2_mu(self) -> float:
@@ -109,7 +117,10 @@ class RandomEffectsResults:
                              "p_value": 2 * stats.norm.sf(np.abs(z.to_numpy()))})
 
     def summary(self) -> str:
-        head = (f"Random-effects {self.model.upper()} (ML, Elhorst 2003); n={self.n}, T={self.T}, "
+        form = {"b": ", errors: Baltagi-Song-Koh", "kkp": ", errors: Kapoor-Kelejian-Prucha"}.get(
+            self.errors, "")
+        head = (f"Random-effects {self.model.upper()} (ML, Elhorst 2003{form}); n={self.n}, "
+                f"T={self.T}, "
                 f"time effects: {'yes' if self.time_effects else 'no'}\n"
                 f"log-likelihood {self.loglik:.4f}; sigma^2 {self.sigma2:.6g}; "
                 f"phi = sigma_mu^2/sigma^2 {self.phi:.6g}; theta {self.theta:.6g}")
@@ -130,9 +141,9 @@ def _quasi(Z: np.ndarray, n: int, T: int, theta: float) -> np.ndarray:
 
 def fit_re(y: np.ndarray, X: np.ndarray, W: sp.spmatrix, n: int, T: int, model: str = "sar", *,
            intercept: bool = True, time_effects: bool = False,
-           exog_names: list[str] | None = None, eigenvalues: np.ndarray | None = None
-           ) -> RandomEffectsResults:
-    """Random-effects SAR, SDM or SEM by ML.
+           exog_names: list[str] | None = None, eigenvalues: np.ndarray | None = None,
+           errors: str = "b") -> RandomEffectsResults:
+    r"""Random-effects SAR, SDM or SEM by ML.
 
     Parameters
     ----------
@@ -147,6 +158,16 @@ def fit_re(y: np.ndarray, X: np.ndarray, W: sp.spmatrix, n: int, T: int, model: 
         Remove period effects by the within-time transform first.
     eigenvalues : ndarray, optional
         Eigenvalues of ``W`` (reused across fits).
+    errors : {"b", "kkp"}
+        SEM only: where the spatial filter acts (splm's ``spatial.error``). ``"b"``
+        (Baltagi, Song & Koh 2003): :math:`u = \iota_T\otimes\mu + \varepsilon`,
+        :math:`\varepsilon_t = \lambda W\varepsilon_t + v_t` (the unit effects are not spatially
+        filtered). ``"kkp"`` (Kapoor, Kelejian & Prucha 2007): :math:`u_t = \lambda W u_t + \mu +
+        v_t`, i.e. :math:`\Omega = \sigma^2[(T\phi + 1)\bar J_T + E_T]\otimes(B'B)^{-1}`; its
+        likelihood is that of the quasi-demeaned data filtered by :math:`B = I - \lambda W`:
+        :math:`\ell = -\tfrac{nT}{2}\log(2\pi\sigma^2) + T\log|B| + n\log\theta
+        - \|(I_T\otimes B)(z - (1-\theta)\bar z)\|^2/(2\sigma^2)`,
+        :math:`\theta = (1+T\phi)^{-1/2}`.
 
     Examples
     --------
@@ -170,8 +191,13 @@ def fit_re(y: np.ndarray, X: np.ndarray, W: sp.spmatrix, n: int, T: int, model: 
     lo, hi = max(lo, -1e3), min(hi, 1e3)
     eps = 1e-7 * (hi - lo)
     bounds = (lo + eps, hi - eps)
+    if errors not in ("b", "kkp"):
+        raise ModelSpecificationError(
+            f"errors={errors!r}: expected 'b' (Baltagi-Song-Koh) or 'kkp' (Kapoor-Kelejian-Prucha).")
     if model in ("sar", "sdm"):
         return _fit_lag(y, X, W, n, T, model, names, ld, bounds, time_effects)
+    if errors == "kkp":
+        return _fit_err_kkp(y, X, W, n, T, names, ld, bounds, time_effects)
     return _fit_err(y, X, W, n, T, names, bounds, time_effects)
 
 
@@ -272,10 +298,18 @@ def _fit_lag(y, X, W, n, T, model, names, ld, bounds, time_effects) -> RandomEff
     info[k, k] = T * (float(np.sum(Gm * Gm.T)) + float(np.sum(Gm * Gm))) + float(v @ v) / s2
     phi = (1.0 / theta**2 - 1.0) / T
     idx = pd.MultiIndex.from_product([range(T), range(n)], names=["time", "unit"])
+    se_theta = float(np.sqrt(cov_full[k + 1, k + 1]))
     return RandomEffectsResults(
         model, pd.Series(np.concatenate([beta, [rho]]), index=pn, name="estimate"), cov, s2, phi,
-        theta, float(np.sqrt(cov_full[k + 1, k + 1])), ll, n, T, time_effects,
-        pd.Series(e, index=idx, name="resid"), pd.DataFrame(info, index=pn, columns=pn))
+        theta, se_theta, ll, n, T, time_effects,
+        pd.Series(e, index=idx, name="resid"), pd.DataFrame(info, index=pn, columns=pn),
+        _gls_cov(Xq, s2, names), "", 2.0 / (T * theta**3) * se_theta)
+
+
+def _gls_cov(Xs: np.ndarray, s2: float, names: list[str]) -> pd.DataFrame:
+    r""":math:`\sigma^2(X^{*\prime}X^*)^{-1}`: the coefficients' covariance given the spatial and
+    variance parameters (GLS on the transformed data)."""
+    return pd.DataFrame(s2 * np.linalg.inv(Xs.T @ Xs), index=names, columns=names)
 
 
 # --------------------------------------------------------------------------------------------
@@ -286,7 +320,6 @@ def _fit_err(y, X, W, n, T, names, bounds, time_effects) -> RandomEffectsResults
     if time_effects:
         Z = within(Z, n, T, "time")
     N = n * T
-    k = X.shape[1]
     Wd = W.toarray()
     WZ = lag(W, Z, n, T)
     Zbar = _unit_means(Z, n, T)
@@ -337,28 +370,9 @@ def _fit_err(y, X, W, n, T, names, bounds, time_effects) -> RandomEffectsResults
     G = gram(st, phi)
     s2 = float(G[0, 0] - G[1:, 0] @ beta) / N
 
-    def full(p: np.ndarray) -> float:
-        b, lm, ph, ss = p[:k], p[k], p[k + 1], p[k + 2]
-        if not (ph >= 0 and ss > 0 and bounds[0] < lm < bounds[1]):
-            return -np.inf
-        stp = setup(lm)
-        Gp = gram(stp, ph)
-        c = np.concatenate([[1.0], -b])
-        ssr = float(c @ Gp @ c)
-        s = stp[0]
-        return (-0.5 * N * math.log(2 * math.pi * ss) + 0.5 * T * float(np.sum(np.log(s)))
-                - 0.5 * float(np.sum(np.log1p(T * ph * s))) - ssr / (2 * ss))
-
-    pvec = np.concatenate([beta, [lam, phi, s2]])
-    xtx = np.diag(G[1:, 1:])
-    h = 1e-4 * np.concatenate([np.sqrt(s2 / np.maximum(xtx, 1e-300)),
-                               [0.05, max(0.05 * phi, 1e-4), s2]])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        H = core.central_hessian(full, pvec, h)
-    cov_full = np.linalg.inv(-H)
     pn = names + ["lambda"]
-    cov = pd.DataFrame(cov_full[:k + 1, :k + 1], index=pn, columns=pn)
+    cov, se_phi = _sem_cov(lambda lm, ph: conc(setup(lm), ph)[0], lam, phi, bounds, s2,
+                           G[1:, 1:], pn)
     # residuals of the transformed model
     s, V = st[0], st[1]
     B = np.eye(n) - lam * Wd
@@ -370,5 +384,75 @@ def _fit_err(y, X, W, n, T, names, bounds, time_effects) -> RandomEffectsResults
     idx = pd.MultiIndex.from_product([range(T), range(n)], names=["time", "unit"])
     return RandomEffectsResults(
         "sem", pd.Series(np.concatenate([beta, [lam]]), index=pn, name="estimate"), cov, s2, phi,
-        theta, float(np.sqrt(cov_full[k + 1, k + 1])), ll, n, T, time_effects,
-        pd.Series(e, index=idx, name="resid"), None)
+        theta, se_phi, ll, n, T, time_effects,
+        pd.Series(e, index=idx, name="resid"), None, _gls_cov(Zs[:, 1:], s2, names), "b", se_phi)
+
+
+def _sem_cov(prof, lam: float, phi: float, bounds: tuple[float, float], s2: float,
+             xtx: np.ndarray, names: list[str]) -> tuple[pd.DataFrame, float]:
+    r"""Covariance of :math:`(\beta, \lambda)` of a random-effects SEM, and the SE of phi.
+
+    The information matrix of the RE SEM is block-diagonal between :math:`\beta` and
+    :math:`(\lambda, \phi, \sigma^2)` (Baltagi, Song & Koh 2003; Elhorst 2014, sec. 3.4), so
+    :math:`V_\beta = \sigma^2(X^{*\prime}X^*)^{-1}` (GLS) and :math:`V_{(\lambda,\phi)}` is the
+    inverse of the negative Hessian of the log-likelihood concentrated in :math:`(\beta,
+    \sigma^2)` (equal to the marginal block of the full inverse: envelope theorem), by central
+    differences with steps :math:`10^{-3}` and :math:`10^{-3}\phi` (as splm's ``spreml``, whose
+    standard errors this reproduces).
+    """
+    h = np.array([min(1e-3, 0.5 * (lam - bounds[0]), 0.5 * (bounds[1] - lam)),
+                  1e-3 * max(phi, 1e-2)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        H = core.central_hessian(lambda p: prof(p[0], p[1]), np.array([lam, phi]), h)
+    Vs = np.linalg.inv(-H)
+    k = xtx.shape[0]
+    V = np.zeros((k + 1, k + 1))
+    V[:k, :k] = s2 * np.linalg.inv(xtx)
+    V[k, k] = Vs[0, 0]
+    return pd.DataFrame(V, index=names, columns=names), float(np.sqrt(Vs[1, 1]))
+
+
+def _fit_err_kkp(y, X, W, n, T, names, ld, bounds, time_effects) -> RandomEffectsResults:
+    """SEM with Kapoor-Kelejian-Prucha errors (see :func:`fit_re`): outer Brent over lambda,
+    inner Brent over log(phi), beta and sigma^2 concentrated out."""
+    Z = np.hstack([y, X])
+    if time_effects:
+        Z = within(Z, n, T, "time")
+    N = n * T
+    WZ = lag(W, Z, n, T)
+
+    def data(lam: float, phi: float) -> np.ndarray:
+        return _quasi(Z - lam * WZ, n, T, 1.0 / math.sqrt(1.0 + T * phi))
+
+    def conc(lam: float, phi: float) -> tuple[float, np.ndarray]:
+        Zs = data(lam, phi)
+        G = Zs.T @ Zs
+        beta = np.linalg.solve(G[1:, 1:], G[1:, 0])
+        ssr = max(float(G[0, 0] - G[1:, 0] @ beta), 1e-300)
+        return (-0.5 * N * (math.log(2 * math.pi * ssr / N) + 1.0) + T * ld(lam)
+                - 0.5 * n * math.log1p(T * phi)), beta
+
+    def best_phi(lam: float) -> float:
+        r = optimize.minimize_scalar(lambda u: -conc(lam, math.exp(u))[0], bounds=(-25.0, 12.0),
+                                     method="bounded", options={"xatol": 1e-11, "maxiter": 500})
+        return math.exp(float(r.x))
+
+    r = optimize.minimize_scalar(lambda q: -conc(q, best_phi(q))[0], bounds=bounds,
+                                 method="bounded", options={"xatol": 1e-12, "maxiter": 500})
+    lam = float(r.x)
+    phi = best_phi(lam)
+    ll, beta = conc(lam, phi)
+    Zs = data(lam, phi)
+    e = Zs[:, 0] - Zs[:, 1:] @ beta
+    s2 = float(e @ e) / N
+
+    pn = names + ["lambda"]
+    cov, se_phi = _sem_cov(lambda lm, ph: conc(lm, ph)[0], lam, phi, bounds, s2,
+                           Zs[:, 1:].T @ Zs[:, 1:], pn)
+    idx = pd.MultiIndex.from_product([range(T), range(n)], names=["time", "unit"])
+    return RandomEffectsResults(
+        "sem", pd.Series(np.concatenate([beta, [lam]]), index=pn, name="estimate"), cov, s2, phi,
+        1.0 / math.sqrt(1.0 + T * phi), se_phi, ll, n, T, time_effects,
+        pd.Series(e, index=idx, name="resid"), None, _gls_cov(Zs[:, 1:], s2, names), "kkp",
+        se_phi)

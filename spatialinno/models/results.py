@@ -31,7 +31,12 @@ class SpatialPanelResults:
         Their variance-covariance (``cov_type``: ``"oim"`` analytic information matrix or
         ``"hessian"`` numerical observed information).
     sigma2 : float
-        Residual variance (Lee-Yu corrected when ``lee_yu`` is on; see ``bias_correction``).
+        Residual variance (corrected when a bias correction is on; see ``bias_correction``).
+    lee_yu : str
+        The bias correction applied: ``"transform"`` (Lee-Yu transformation), ``"analytic"``
+        (Lee-Yu analytic correction of the direct estimator) or ``"none"``.
+    bias_correction : str
+        That correction (and a non-default lag convention) in words, as the summary prints it.
     effects : pandas.DataFrame or None
         Tidy direct/indirect/total effects (computed at fit time, ``effects.attrs['method']``).
     fixed_effects : dict
@@ -181,7 +186,7 @@ class SpatialPanelResults:
     def info(self) -> pd.DataFrame:
         """Model-level facts as a two-column frame (item, value)."""
         rows = [("Model", self.spec.title), ("Dependent variable", self.dep_var),
-                ("Fixed effects", _FE_LABEL[self.fe]), ("Lee-Yu", self.bias_correction),
+                ("Fixed effects", _FE_LABEL[self.fe]), ("Bias correction", self.bias_correction),
                 ("W", f"{self.w_name} ({self.w_transform})"), ("n (units)", str(self.n)),
                 ("T (periods)", str(self.T)), ("Observations", str(self.n * self.T)),
                 ("Log-likelihood", f"{self.loglik:.4f}"), ("AIC", f"{self.aic:.4f}"),

@@ -1,4 +1,4 @@
-"""Model specifications as data: which regressors are lagged and which spatial parameters exist.
+r"""Model specifications as data: which regressors are lagged and which spatial parameters exist.
 
 Every model is a :class:`ModelSpec` interpreted by the one likelihood core in :mod:`.core`:
 
@@ -12,7 +12,13 @@ sdm      yes        yes         no           ML, concentrated over rho
 sem      no         no          yes          ML, concentrated over lambda
 sdem     yes        no          yes          ML, concentrated over lambda
 sac      no         yes         yes          ML, concentrated over (rho, lambda); W and M may differ
+gns      yes        yes         yes          ML, concentrated over (rho, lambda) (general nesting)
 =======  =========  ==========  ===========  =============================================
+
+The general nesting spatial model (GNS; Elhorst 2014, sec. 2.3),
+:math:`y = \rho W y + X\beta + W X\theta + u,\ u = \lambda M u + \varepsilon`, nests all the
+others; it is only weakly identified (Elhorst 2014, p. 11: the parameters of a GNS "cannot be
+interpreted" when over-parameterised), so its likelihood is often flat in (rho, lambda).
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from ..errors import ModelOptionError
 __all__ = ["ModelSpec", "MODELS", "TWO_W_MODELS", "get_spec", "FixedEffects", "FE_TYPES",
            "check_fe", "COV_TYPES", "EFFECTS_METHODS", "LEE_YU", "check_option", "option_error"]
 
-ModelName = Literal["ols", "slx", "sar", "sdm", "sem", "sdem", "sac"]
+ModelName = Literal["ols", "slx", "sar", "sdm", "sem", "sdem", "sac", "gns"]
 FixedEffects = Literal["none", "unit", "time", "twoway"]
 FE_TYPES: tuple[str, ...] = ("none", "unit", "time", "twoway")
 #: ``cov_type=`` of :func:`spatialinno.models.fit` and :func:`~spatialinno.models.fit_two_w`.
@@ -103,6 +109,7 @@ MODELS: dict[str, ModelSpec] = {
     "sem": ModelSpec("sem", "Spatial error (SEM)", False, False, True),
     "sdem": ModelSpec("sdem", "Spatial Durbin error (SDEM)", True, False, True),
     "sac": ModelSpec("sac", "Spatial autoregressive combined (SAC / SARAR)", False, True, True),
+    "gns": ModelSpec("gns", "General nesting spatial (GNS)", True, True, True),
 }
 
 

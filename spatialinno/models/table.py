@@ -13,6 +13,10 @@ from .results import SpatialPanelResults
 __all__ = ["etable"]
 
 
+#: Short etable labels of the bias corrections (``SpatialPanelResults.lee_yu``).
+_BC_LABEL = {"transform": "Lee-Yu transformation", "analytic": "Lee-Yu analytic", "none": "none"}
+
+
 def _stars(p: float, levels: tuple[float, float, float]) -> str:
     if not np.isfinite(p):
         return ""
@@ -78,7 +82,7 @@ def etable(models: Sequence[SpatialPanelResults], type: str = "df", *, digits: i
     yes = lambda b: "Yes" if b else "No"  # noqa: E731
     rows += [("Unit FE", [yes(m.fe in ("unit", "twoway")) for m in models]),
              ("Time FE", [yes(m.fe in ("time", "twoway")) for m in models]),
-             ("Lee-Yu", [m.lee_yu for m in models]),
+             ("Bias correction", [_BC_LABEL.get(m.lee_yu, m.lee_yu) for m in models]),
              ("W", [m.w_name for m in models]),
              ("Observations", [str(m.nobs) for m in models]),
              ("Log-likelihood", [f"{m.loglik:.{digits}f}" for m in models]),

@@ -193,7 +193,7 @@ def test_bias_correction_time_effects_runs(cigar, usa46):
               lee_yu="bias", effects_draws=0)
     off = fit("logc ~ logp + logy", cigar, usa46, "sar", "time", unit="state", time="year",
               lee_yu=False, effects_draws=0)
-    assert res.rho > off.rho and "analytical" in res.summary()
+    assert res.rho > off.rho and "analytic correction" in res.summary()  # renamed: "analytic"
 
 
 def test_spatialinno_weights_object(produc, states48):
