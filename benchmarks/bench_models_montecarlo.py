@@ -23,33 +23,52 @@ from spatialinno.models import fit_array
 from spatialinno.models.core import _eigenvalues
 
 
-def main() -> None:
+RHO, BETA, THETA = 0.4, np.array([1.0, -0.5]), np.array([0.5, 0.3])
+
+
+def mc_arguments() -> argparse.Namespace:
+    """--reps, --n, --T, --seed of the SDM two-way Monte Carlo scripts."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--reps", type=int, default=200)
     ap.add_argument("--n", type=int, default=300)
     ap.add_argument("--T", type=int, default=10)
     ap.add_argument("--seed", type=int, default=2026)
-    a = ap.parse_args()
-    n, T = a.n, a.T
-    rho, b, th = 0.4, np.array([1.0, -0.5]), np.array([0.5, 0.3])
+    return ap.parse_args()
+
+
+def sdm_twoway_samples(n: int, T: int, reps: int, seed: int):
+    """W, its eigenvalues, and ``reps`` samples (y (T, n), X (T, n, 2)) of the DGP above."""
     W = knn_w(n, 6, seed=7)
     ev = _eigenvalues(W)
+    lu = sp.linalg.splu(sp.csc_matrix(sp.identity(n) - RHO * W))
+    rng = np.random.default_rng(seed)
+
+    def draws():
+        for _ in range(reps):
+            X = rng.standard_normal((T, n, 2))
+            mu = 0.5 * X.mean(axis=0).sum(axis=1) + rng.standard_normal(n)
+            alpha = 0.1 * np.arange(T) + rng.standard_normal(T)
+            y = np.empty((T, n))
+            for t in range(T):
+                y[t] = lu.solve(X[t] @ BETA + (W @ X[t]) @ THETA + mu + alpha[t]
+                                + rng.standard_normal(n))
+            yield y, X
+    return W, ev, draws()
+
+
+def main() -> None:
+    a = mc_arguments()
+    n, T = a.n, a.T
+    rho, b, th = RHO, BETA, THETA
+    W, ev, samples = sdm_twoway_samples(n, T, a.reps, a.seed)
     Wd = W.toarray()
     S = np.linalg.inv(np.eye(n) - rho * Wd)
     true_direct = np.array([np.trace(S @ (b[k] * np.eye(n) + th[k] * Wd)) / n for k in range(2)])
     true_total = (b + th) / (1 - rho)
     true_ind = true_total - true_direct
-    lu = sp.linalg.splu(sp.csc_matrix(sp.identity(n) - rho * W))
-    rng = np.random.default_rng(a.seed)
     est, est_off, cover, cover_d, ses = [], [], [], [], []
     t0 = time.perf_counter()
-    for r in range(a.reps):
-        X = rng.standard_normal((T, n, 2))
-        mu = 0.5 * X.mean(axis=0).sum(axis=1) + rng.standard_normal(n)
-        alpha = 0.1 * np.arange(T) + rng.standard_normal(T)
-        y = np.empty((T, n))
-        for t in range(T):
-            y[t] = lu.solve(X[t] @ b + (W @ X[t]) @ th + mu + alpha[t] + rng.standard_normal(n))
+    for r, (y, X) in enumerate(samples):
         res = fit_array(y, X, W, "sdm", "twoway", eigenvalues=ev, effects_draws=1000, seed=r)
         off = fit_array(y, X, W, "sdm", "twoway", lee_yu=False, eigenvalues=ev, effects_draws=0)
         est.append(res.params.to_numpy())

@@ -15,40 +15,23 @@ committed as ``bench_models_montecarlo_analytic.txt``.
 
 from __future__ import annotations
 
-import argparse
 import time
 
 import numpy as np
-import scipy.sparse as sp
 
-from bench_models import knn_w
+from bench_models_montecarlo import BETA, RHO, THETA, mc_arguments, sdm_twoway_samples
 from spatialinno.models import fit_array
-from spatialinno.models.core import _eigenvalues
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--reps", type=int, default=200)
-    ap.add_argument("--n", type=int, default=300)
-    ap.add_argument("--T", type=int, default=10)
-    ap.add_argument("--seed", type=int, default=2026)
-    a = ap.parse_args()
+    a = mc_arguments()
     n, T = a.n, a.T
-    rho, b, th = 0.4, np.array([1.0, -0.5]), np.array([0.5, 0.3])
-    W = knn_w(n, 6, seed=7)
-    ev = _eigenvalues(W)
-    lu = sp.linalg.splu(sp.csc_matrix(sp.identity(n) - rho * W))
-    rng = np.random.default_rng(a.seed)
+    rho, b, th = RHO, BETA, THETA
+    W, ev, samples = sdm_twoway_samples(n, T, a.reps, a.seed)
     est = {"analytic": [], "transform": [], None: []}
     ses = []
     t0 = time.perf_counter()
-    for _ in range(a.reps):
-        X = rng.standard_normal((T, n, 2))
-        mu = 0.5 * X.mean(axis=0).sum(axis=1) + rng.standard_normal(n)
-        alpha = 0.1 * np.arange(T) + rng.standard_normal(T)
-        y = np.empty((T, n))
-        for t in range(T):
-            y[t] = lu.solve(X[t] @ b + (W @ X[t]) @ th + mu + alpha[t] + rng.standard_normal(n))
+    for y, X in samples:
         for bc in est:
             res = fit_array(y, X, W, "sdm", "twoway", bias_correction=bc, eigenvalues=ev,
                             effects_draws=0)

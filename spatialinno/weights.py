@@ -361,28 +361,27 @@ def _seats(seats: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values("code", kind="stable").reset_index(drop=True)
 
 
-def _on_units(gdf: gpd.GeoDataFrame, units: Sequence[str] | None) -> gpd.GeoDataFrame:
-    """The layer's rows of ``units`` (all when None); every unit must be in the layer."""
+def _rows_of_units(frame: pd.DataFrame, column: str, units: Sequence[str] | None,
+                   source: str) -> pd.DataFrame:
+    """The rows of ``frame`` whose ``column`` is one of ``units`` (all when None); every unit must
+    be there (the message names those that are not)."""
     if units is None:
-        return gdf
+        return frame
     wanted = _as_codes(units, "units")
-    missing = sorted(set(wanted) - set(gdf["adcode"]))
+    missing = sorted(set(wanted) - set(frame[column]))
     if missing:
-        raise WeightsError(f"{len(missing)} of the units are not in the boundary layer: "
+        raise WeightsError(f"{len(missing)} of the units are not in the {source}: "
                            f"{_listing(missing)}; load their boundaries (load_boundaries("
                            "include=...)) or leave them out")
-    return gdf[gdf["adcode"].isin(wanted)].reset_index(drop=True)
+    return frame[frame[column].isin(wanted)].reset_index(drop=True)
+
+
+def _on_units(gdf: gpd.GeoDataFrame, units: Sequence[str] | None) -> gpd.GeoDataFrame:
+    return _rows_of_units(gdf, "adcode", units, "boundary layer")
 
 
 def _points_on_units(pts: pd.DataFrame, units: Sequence[str] | None) -> pd.DataFrame:
-    if units is None:
-        return pts
-    wanted = _as_codes(units, "units")
-    missing = sorted(set(wanted) - set(pts["code"]))
-    if missing:
-        raise WeightsError(f"{len(missing)} of the units have no point (not in the layer or "
-                           f"seats): {_listing(missing)}")
-    return pts[pts["code"].isin(wanted)].reset_index(drop=True)
+    return _rows_of_units(pts, "code", units, "layer or seats")
 
 
 def _points(layer: gpd.GeoDataFrame | None, seats: pd.DataFrame | None, point: PointKind,
