@@ -66,7 +66,7 @@ from scipy import optimize
 from scipy.sparse.linalg import splu
 
 from ..errors import (BoundaryWarning, CollinearityWarning, EstimationError,
-                     FlatLikelihoodWarning, ModelSpecificationError)
+                      FlatLikelihoodWarning, ModelOptionError, ModelSpecificationError)
 from .spec import ModelSpec
 
 __all__ = [
@@ -237,7 +237,7 @@ def resolve_bias_correction(bias_correction: object = "transform",
     correction), ``"bias"`` = ``"analytic"``. Passing both with different meanings raises.
     """
     if bias_correction not in _LEE_YU_ALIAS or isinstance(bias_correction, bool):
-        raise ModelSpecificationError(
+        raise ModelOptionError(
             f"bias_correction={bias_correction!r}: expected 'transform' (Lee-Yu orthonormal "
             f"transformation), 'analytic' (Lee-Yu analytic correction of the direct estimator, as "
             f"SDPDmod LYtrans=TRUE) or None (no correction).")
@@ -245,8 +245,8 @@ def resolve_bias_correction(bias_correction: object = "transform",
     if lee_yu is None:
         return bc
     if lee_yu not in _LEE_YU_ALIAS:
-        raise ModelSpecificationError(
-            f"lee_yu={lee_yu!r}: expected True, False, 'transform' or 'bias' (an alias of "
+        raise ModelOptionError(
+            f"lee_yu={lee_yu!r} is not known: expected True, False, 'transform' or 'bias' (an alias of "
             f"bias_correction='transform' / None / 'transform' / 'analytic').")
     ly = _LEE_YU_ALIAS[lee_yu]
     if bias_correction != "transform" and ly != bc:

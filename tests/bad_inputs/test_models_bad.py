@@ -305,7 +305,8 @@ def test_text_dependent_variable():
                              r"'hessian'"),
     ({"logdet": "chebyshev"}, r"logdet='chebyshev' is not known; expected one of 'auto', "
                               r"'eigen', 'lu'"),
-    ({"lee_yu": "yes"}, r"lee_yu='yes' is not known; expected one of True, False, 'transform'"),
+    ({"lee_yu": "yes"}, r"lee_yu='yes' is not known: expected True, False, 'transform' or 'bias'"),
+    ({"bias_correction": "both"}, r"bias_correction='both': expected 'transform'.*'analytic'"),
     ({"effects_method": "montecarlo"}, r"effects_method='montecarlo' is not known; expected one "
                                        r"of 'simulation', 'delta'"),
 ])

@@ -178,7 +178,7 @@ def _island_weights():
 def test_islands_named_when_they_break_the_time_effects(model, effects):
     with pytest.raises(IslandError, match=r"W 'ring-cut' has 1 island\(s\).*: 130300\. The "
                                           r"Lee-Yu transformation.*islands='connect', "
-                                          r"k_islands=2.*w.subset.*lee_yu=False") as ei:
+                                          r"k_islands=2.*w.subset.*bias_correction=None") as ei:
         _fit(_island_weights(), model=model, effects=effects)
     assert ei.value.islands == ["130300"] and isinstance(ei.value, ModelSpecificationError)
 
@@ -189,8 +189,9 @@ def test_islands_in_a_user_matrix():
 
 
 def test_islands_with_the_bias_correction():
-    with pytest.raises(IslandError, match=r"130300.*Lee-Yu bias correction"):
-        _fit(_island_weights(), effects="time", lee_yu="bias")
+    for kw in ({"lee_yu": "bias"}, {"bias_correction": "analytic"}):  # alias and new name
+        with pytest.raises(IslandError, match=r"130300.*Lee-Yu analytic bias correction"):
+            _fit(_island_weights(), effects="time", **kw)
 
 
 def test_islands_with_a_spatial_error_term_and_time_effects():
