@@ -365,3 +365,21 @@ class EstimationError(SpatialinnoError, RuntimeError):
 class BadScaleError(ModelSpecificationError):
     """A variable's magnitude (e.g. 1e200 or 1e-200) is outside what the estimator can square in
     double precision; the message names it and says how to rescale."""
+
+# ---- Disparity and distribution dynamics (spatialinno.disparity, spatialinno.distribution) ----
+
+class DisparityError(SpatialinnoError, ValueError):
+    """Data cannot be used for an inequality measure, a decomposition, a density or a
+    convergence test: negative or zero values where positive ones are needed, missing values,
+    a group with one unit, a year with fewer than two groups, too few periods. The message
+    names the units, groups and years at fault."""
+
+
+class DisparityOptionError(DisparityError, OptionError):
+    """An option of a disparity, density or convergence function has an invalid value or type
+    (grouping, bandwidth, bootstrap draws, level, seed, model, span, time_trim...)."""
+
+
+class DisparityWarning(SpatialinnoWarning):
+    """Legal but suspicious input to a disparity or convergence function (units outside every
+    group left out, very few periods for the log t test, a club failing its own test)."""
