@@ -997,9 +997,12 @@ def _fe_ols(frame: pd.DataFrame, terms: list[str], effects: str, cov: str
 
     ``cov="unadjusted"``: :math:`s^2 (X'X)^{-1}`, :math:`s^2 = e'e/(N - k - a)` with ``a`` the
     absorbed effects (n, T or n + T - 1; an intercept counts in k for ``effects="none"``).
-    ``cov="clustered"`` (by unit): :math:`(X'X)^{-1}\sum_g X_g'e_ge_g'X_g(X'X)^{-1}` times
-    :math:`G/(G-1)`, as linearmodels' ``PanelOLS(..., cov_type="clustered",
-    cluster_entity=True)`` with its default ``debiased=False``... see the tests.
+    ``cov="clustered"`` (by unit, Stata's ``xtreg, fe vce(cluster)`` small-sample factor):
+    :math:`\frac{G}{G-1}\frac{N-1}{N-k-c}(X'X)^{-1}\sum_g X_g'e_ge_g'X_g(X'X)^{-1}` with
+    ``c`` the absorbed effects not nested in the unit clusters (0 for unit effects, T for
+    time effects, T - 1 for two-way). linearmodels' ``PanelOLS(...).fit(cov_type="clustered",
+    cluster_entity=True, debiased=True, group_debias=True)`` gives the same for unit, time and
+    no effects (with two-way effects it also counts the n nested unit effects in ``c``).
     """
     units, years = frame["unit"].to_numpy(), frame["year"].to_numpy()
     X = frame[terms].to_numpy(dtype=float)
@@ -1025,7 +1028,9 @@ def _fe_ols(frame: pd.DataFrame, terms: list[str], effects: str, cov: str
     else:
         scores = pd.DataFrame(Xw * e[:, None]).groupby(units).sum().to_numpy()
         g = scores.shape[0]
-        V = XtX_inv @ (scores.T @ scores) @ XtX_inv * g / (g - 1)
+        c = {"none": 0, "unit": 0, "time": n_t, "twoway": n_t - 1}[effects]
+        factor = g / (g - 1) * (len(y) - 1) / (len(y) - Xw.shape[1] - c)
+        V = XtX_inv @ (scores.T @ scores) @ XtX_inv * factor
     se = np.sqrt(np.diag(V))
     from scipy import stats
     z = b / se
@@ -1482,7 +1487,7 @@ def plot_dagum_between(result: DagumResult, *, year: int | None = None,
     years = result.years if year is None else [int(year)]
     mats = [result.matrix(y) for y in years]
     m = sum(mats[1:], mats[0]) / len(mats)
-    fig, ax = _axes_figure(figsize, rect=(0.28, 0.28, 0.6, 0.6))
+    fig, ax = _axes_figure(figsize, rect=(0.3, 0.28, 0.55, 0.6))
     im = ax.imshow(m.to_numpy(dtype=float), cmap="YlOrRd")
     labels = [str(c) for c in m.columns]
     ax.set_xticks(range(len(labels)))
@@ -1492,7 +1497,8 @@ def plot_dagum_between(result: DagumResult, *, year: int | None = None,
     cax = fig.add_axes((0.9, 0.28, 0.02, 0.6))
     fig.colorbar(im, cax=cax)
     span = f"{years[0]}" if len(years) == 1 else f"mean {years[0]}-{years[-1]}"
-    ax.set_title(title or f"Gini between and within {result.by}s, {result.variable} ({span})")
+    ax.set_title(title or f"G_jh (G_jj on the diagonal) of {result.variable}, {span}",
+                 fontsize=8)
     return _finish_figure(fig, note if note is not None else result.note)
 
 

@@ -40,7 +40,7 @@ from .errors import DisparityError, DisparityOptionError
 
 __all__ = ["kernel_density", "bandwidth", "gaussian_kde_values", "DensityResult",
            "plot_density_lines", "plot_density_surface", "MODE_MIN_HEIGHT", "GRID_SIZE",
-           "GRID_PAD"]
+           "GRID_PAD", "SURFACE_CUT"]
 
 #: A local maximum counts as a mode when its height is at least this share of the highest peak:
 #: bumps lower than 5% of the main peak are within the sampling noise of a kernel estimate on a
@@ -51,6 +51,9 @@ GRID_SIZE = 512
 #: The grid runs from min - GRID_PAD h_max to max + GRID_PAD h_max, where the Gaussian tails
 #: have fallen below 1.2% of their height (exp(-3^2/2)).
 GRID_PAD = 3.0
+#: The surface figure leaves out values where every year's density is below 1% of the
+#: highest (the flat tails would take most of the value axis).
+SURFACE_CUT = 0.01
 _NORM = 1 / np.sqrt(2 * np.pi)
 
 
@@ -364,23 +367,28 @@ def plot_density_lines(result: DensityResult, *, group: str | None = None,
 
 def plot_density_surface(result: DensityResult, *, group: str = "all",
                          title: str | None = None, note: str | None = None,
-                         figsize: tuple[float, float] = (6.4, 4.8), elev: float = 28.0,
+                         figsize: tuple[float, float] = (6.4, 4.8), elev: float = 25.0,
                          azim: float = -60.0) -> Any:
-    """The 3-D surface year x value x density of one group (the figure of the papers)."""
+    """The 3-D surface value x year x density of one group (the figure of the papers); the
+    value axis is cut where every year's density is below :data:`SURFACE_CUT` of the peak."""
     from matplotlib import rc_context
 
     wide = result.density(group)
+    dens = wide.to_numpy()
+    keep = np.flatnonzero(dens.max(axis=1) >= SURFACE_CUT * dens.max())
+    wide = wide.iloc[max(keep[0] - 1, 0):keep[-1] + 2]
     fig, ax = _axes_figure(figsize, rect=(0.02, 0.08, 0.96, 0.84), projection="3d")
     years = np.array(wide.columns, dtype=float)
-    X, Y = np.meshgrid(years, wide.index.to_numpy())
+    X, Y = np.meshgrid(wide.index.to_numpy(), years)
     with rc_context(_rc()):
-        ax.plot_surface(X, Y, wide.to_numpy(), cmap="viridis", linewidth=0.1,
-                        edgecolor="#333333", antialiased=False, rstride=4, cstride=1)
-        ax.set_xlabel("year", fontsize=7)
-        ax.set_ylabel(result.variable, fontsize=7)
+        ax.plot_surface(X, Y, wide.to_numpy().T, cmap="viridis", linewidth=0.15,
+                        edgecolor="#444444", antialiased=False, rstride=1,
+                        cstride=max(1, len(wide) // 60))
+        ax.set_xlabel(result.variable, fontsize=7)
+        ax.set_ylabel("year", fontsize=7)
         ax.set_zlabel("density", fontsize=7)
-        ax.set_xticks(years)
-        ax.set_xticklabels([str(int(y)) for y in years], fontsize=5)
+        ax.set_yticks(years)
+        ax.set_yticklabels([str(int(y)) for y in years], fontsize=5)
         ax.tick_params(labelsize=6)
         ax.view_init(elev=elev, azim=azim)
         label = "" if group == "all" else f" ({group})"

@@ -27,6 +27,8 @@ CHECKED: dict[str, str] = {
     "pymcdm": "1.4.0",
     "linearmodels": "7.1",
     "pygeoda": "0.1.3",
+    "inequality": "1.1.2",
+    "convergence_clubs": "0.1.2",
 }
 
 # (package, predicate on the installed version, why the compared numbers differ there).
