@@ -5,12 +5,13 @@ Pipeline stages, one module each: ``cities`` (unit registry and history), ``boun
 (NQPF composite indices), ``report`` (table export), ``runner``/``cli`` (end-to-end runs).
 ``weights`` (the ``Weights`` value object), ``esda`` (Moran/LISA by year), ``plots`` (figures),
 ``agglomerations`` (the 19 urban agglomerations), ``models`` (fixed-effects spatial panel
-models: ``fit``, ``etable``).
+models: ``fit``, ``etable``), ``disparity`` (Dagum Gini, Theil, sigma-, beta- and club
+convergence by agglomeration or region), ``distribution`` (kernel densities by year).
 """
 
 from __future__ import annotations
 
-from . import agglomerations, cities, datasets, esda, regions
+from . import agglomerations, cities, datasets, disparity, distribution, esda, regions
 from .boundaries import load_boundaries
 from .describe import describe
 from .index import IndexResult, build_index
@@ -41,4 +42,6 @@ __all__ = [
     "demo_panel",
     "describe",
     "regions",
+    "disparity",
+    "distribution",
 ]

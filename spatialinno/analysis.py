@@ -42,6 +42,20 @@ Layout (tables and their keys; ``*`` = required)::
                  moran_variable, two_w (fit the within/between two-W model and test rho_w = rho_b)
     [describe]   variables*, labels (table: column = label), by ("year", a column, or
                  "agglomeration"): descriptive statistics (N, mean, SD, min, max), "Table 1"
+    [disparity]  variable*: regional disparity and distribution dynamics (spatialinno.disparity,
+                 spatialinno.distribution). by (list of "agglomeration", "region" (NBS east /
+                 central / west / northeast) or columns; default both groupings): Dagum Gini
+                 decomposition and Theil T/L by year, with figures; overlap ("plan_order",
+                 "raise" or a priority list), outside ("drop": units in no group left out and
+                 counted; "group"), bootstrap (draws for Dagum intervals, 0 = none), level;
+                 sigma-convergence (CV, SD of logs) always; kernel (true: kernel densities and
+                 the 3-D surface), kernel_by (a grouping for the curves), bandwidth ("silverman",
+                 "scott" or a number), kernel_years (curves drawn); beta (models among "fe",
+                 "sar", "sdm", "sem": growth on the initial level, speed and half-life), weights
+                 (for the spatial ones), effects (default "twoway"), controls (conditional
+                 beta-convergence beside the absolute one), cov ("clustered" (default) or
+                 "unadjusted", fe only); clubs (Phillips-Sul log t and clubs), hp_lambda (400;
+                 0: no filter), time_trim (1/3); missing ("error" or "drop_units")
     [output]     tables (md, tex, csv), figures (png, pdf)
 """
 
@@ -108,6 +122,16 @@ SCHEMA: dict[str, Any] = {
                        "moran_variable": ("str", False), "two_w": ("bool", False)},
     "describe": {"variables": ("list[str]", True), "labels": ("table[str]", False),
                  "by": ("str", False)},
+    "disparity": {"variable": ("str", True), "by": ("list[str]", False),
+                  "overlap": ("str|list[str]", False), "outside": (("drop", "group"), False),
+                  "bootstrap": ("int", False), "level": ("float", False),
+                  "kernel": ("bool", False), "kernel_by": ("str", False),
+                  "bandwidth": ("str|float", False), "kernel_years": ("list[int]", False),
+                  "beta": ("list[str]", False), "weights": ("str", False),
+                  "effects": (("none", "unit", "time", "twoway"), False),
+                  "controls": ("list[str]", False), "cov": (("unadjusted", "clustered"), False),
+                  "clubs": ("bool", False), "hp_lambda": ("float", False),
+                  "time_trim": ("float", False), "missing": (("error", "drop_units"), False)},
     "output": {"tables": ("list[str]", False), "figures": ("list[str]", False)},
 }
 # Numeric keys with a range: (table, key) -> (test, how the message states the range).
@@ -126,6 +150,12 @@ _RANGES: dict[tuple[str, str], tuple[Any, str]] = {
     ("weights", "alpha"): (_POSITIVE, "a positive distance-decay exponent"),
     ("weights", "phi"): (lambda v: 0 <= v <= 1, "a mixing share in [0, 1]"),
     ("published", "tolerance"): (lambda v: v >= 0, "a non-negative tolerance"),
+    ("disparity", "bootstrap"): (lambda v: v >= 0, "a number of bootstrap draws >= 0 (0: none)"),
+    ("disparity", "level"): (lambda v: 0 < v < 1, "a confidence level in (0, 1), e.g. 0.95"),
+    ("disparity", "bandwidth"): (_POSITIVE, "a positive bandwidth, 'silverman' or 'scott'"),
+    ("disparity", "hp_lambda"): (lambda v: v >= 0, "a smoothing parameter >= 0 (400 for annual "
+                                 "data; 0: no filter)"),
+    ("disparity", "time_trim"): (lambda v: 0 < v < 1, "a share of periods in (0, 1), e.g. 1/3"),
 }
 _REQUIRED_TABLES = ("analysis", "data")
 _TABLE_FORMATS = ("md", "tex", "csv")
@@ -357,6 +387,8 @@ def _check_references(c: _Checker, doc: dict[str, Any]) -> None:
         if isinstance(agg.get("overlap"), str) and agg["overlap"] not in ("raise", "plan_order"):
             c.fail(("agglomerations", "overlap"), "expected 'raise', 'plan_order' or a list of "
                    f"scopes in priority order, got {agg['overlap']!r}")
+    if "disparity" in doc:
+        _check_disparity(c, doc["disparity"], weights)
     for i, pub in enumerate(doc.get("published", [])):
         if pub["model"] not in names:
             c.fail(("published", i, "model"), f"no model named {pub['model']!r}; declared: {names}")
@@ -391,6 +423,33 @@ def _check_references(c: _Checker, doc: dict[str, Any]) -> None:
     dims = doc.get("index", {}).get("dimensions")
     if isinstance(dims, str) and dims != "demo":
         c.fail(("index", "dimensions"), f"expected 'demo' or a table, got {dims!r}")
+
+
+def _check_disparity(c: _Checker, d: dict[str, Any], weights: dict[str, Any]) -> None:
+    """[disparity]: bandwidth rule, overlap policy, beta models and their weights."""
+    bw = d.get("bandwidth")
+    if isinstance(bw, str) and bw not in ("silverman", "scott"):
+        c.fail(("disparity", "bandwidth"), f"expected 'silverman', 'scott' or a positive number, "
+               f"got {bw!r}")
+    if isinstance(d.get("overlap"), str) and d["overlap"] not in ("raise", "plan_order"):
+        c.fail(("disparity", "overlap"), "expected 'raise', 'plan_order' or a list of scopes in "
+               f"priority order, got {d['overlap']!r}")
+    models = d.get("beta", [])
+    for m in models:
+        if m not in ("fe", "sar", "sdm", "sem"):
+            c.fail(("disparity", "beta"), f"unknown model {m!r}; expected any of "
+                   "['fe', 'sar', 'sdm', 'sem'] (fe: panel OLS with fixed effects)")
+    if len(set(models)) != len(models):
+        c.fail(("disparity", "beta"), f"a model is listed twice: {models}")
+    spatial = [m for m in models if m in ("sar", "sdm", "sem")]
+    if spatial and "weights" not in d:
+        c.fail(("disparity", "weights"), f"required for the spatial beta-convergence models "
+               f"{spatial}; name a declared [weights.NAME]: {sorted(weights)}")
+    elif "weights" in d and d["weights"] not in weights:
+        c.fail(("disparity", "weights"), f"no weights named {d['weights']!r}; declared: "
+               f"{sorted(weights)}")
+    if d.get("variable") in d.get("controls", []):
+        c.fail(("disparity", "controls"), f"the variable {d['variable']!r} is also a control")
 
 
 def derive_spec(expr: str) -> tuple[str, str, str | None, float]:

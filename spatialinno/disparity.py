@@ -899,7 +899,8 @@ class BetaResult:
 
     def _note(self) -> str:
         text = ("Growth ln(y_t+s / y_t) on ln(y_t): convergence if beta < 0; speed "
-                "theta = -ln(1 + beta) / s, half-life ln 2 / theta, SEs by the delta method")
+                "theta = -ln(1 + beta) / s, half-life ln 2 / theta, SEs by the delta method; "
+                "both undefined (empty) where 1 + beta <= 0, the half-life where beta >= 0")
         return _note_text(self.note, text + ".")
 
     def summary(self) -> str:

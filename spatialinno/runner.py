@@ -804,6 +804,143 @@ def _step_esda(s: _State) -> None:
         s.out.log.append(f"esda {var}: Moran's I {g.table['I'].min():.4f} to {g.table['I'].max():.4f}")
 
 
+def _step_disparity(s: _State) -> None:
+    """Regional disparity and distribution dynamics of one variable: Dagum Gini and Theil by
+    agglomeration / region / column, sigma-convergence, kernel densities, beta-convergence
+    (FE and spatial) and Phillips-Sul clubs (``[disparity]``)."""
+    from . import disparity as dp
+
+    a, cfg = s.analysis, s.analysis.section("disparity")
+    var, controls = cfg["variable"], list(cfg.get("controls", []))
+    unknown = [v for v in [var, *controls] if v not in s.data.columns]
+    if unknown:
+        raise _fail(a, "disparity.variable" if var in unknown else "disparity.controls",
+                    f"unknown variable(s) {unknown}; columns are {list(s.data.columns)}")
+    data, units = _complete_sample(s, "disparity", [var, *controls], cfg.get("missing", "error"))
+    s.out.section(f"Regional disparity and distribution dynamics of {var}")
+    opts = {"unit": s.unit, "time": s.panel.time, "note": s.out.note}
+    for by in cfg.get("by", ["agglomeration", "region"]):
+        _disparity_by(s, data, var, by, cfg, opts)
+    sig = dp.sigma_convergence(data, var, **opts)
+    s.out.table(f"sigma_convergence_{var}", sig.table.drop(columns="group"),
+                f"Dispersion of {var} by year: SD (divisor n), coefficient of variation, SD of logs")
+    s.out.table(f"sigma_convergence_trend_{var}", sig.trend.drop(columns="group"),
+                f"Sigma-convergence of {var}: OLS trend of the CV and of the SD of logs per year")
+    if cfg.get("kernel", True):
+        _disparity_kernel(s, data, var, cfg, opts)
+    if cfg.get("beta"):
+        _disparity_beta(s, data, var, controls, units, cfg, opts)
+    if cfg.get("clubs", False):
+        _disparity_clubs(s, data, var, cfg, opts)
+
+
+def _disparity_by(s: _State, data: pd.DataFrame, var: str, by: str, cfg: dict[str, Any],
+                  opts: dict[str, Any]) -> None:
+    """Dagum and Theil decompositions of ``var`` by one grouping, with the three figures."""
+    from . import disparity as dp
+
+    if by not in ("agglomeration", "region") and by not in data.columns:
+        raise _fail(s.analysis, "disparity.by", f"{by!r} is not 'agglomeration', 'region' or a "
+                    f"column of the data; columns are {list(data.columns)}")
+    kw = {"overlap": cfg.get("overlap", "plan_order"), "outside": cfg.get("outside", "drop")}
+    seed = int(s.analysis.section("analysis")["seed"])
+    g = dp.dagum_gini(data, var, by=by, bootstrap=cfg.get("bootstrap", 0),
+                      level=cfg.get("level", 0.95), seed=seed, **kw, **opts)
+    what = f"{var} by {by}"
+    s.out.table(f"dagum_{var}_{by}", g.table(), f"Dagum Gini decomposition of {what}: G, "
+                "within-group G_jj, contributions G_w (within), G_nb (net between), G_t "
+                "(transvariation) and their shares of G in per cent")
+    s.out.table(f"dagum_between_{var}_{by}", g.between, f"Between-group Gini G_jh of {what}, "
+                "relative economic affluence D_jh and contributions, by year")
+    if len(g.ci):
+        s.out.table(f"dagum_ci_{var}_{by}", g.ci, f"Dagum decomposition of {what}: "
+                    f"{g.level:.0%} bootstrap percentile intervals ({g.bootstrap} draws)")
+    s.out.figure(f"dagum_within_{var}_{by}", dp.plot_dagum_within(g),
+                 f"Within-group Gini of {what} by year")
+    s.out.figure(f"dagum_between_{var}_{by}", dp.plot_dagum_between(g),
+                 f"Between-group Gini of {what} (mean over the years)")
+    s.out.figure(f"dagum_contributions_{var}_{by}", dp.plot_dagum_contributions(g),
+                 f"Contributions to the Gini of {what} by year")
+    th = dp.theil(data, var, by=by, **kw, **opts)
+    s.out.table(f"theil_{var}_{by}", th.table, f"Theil T and L of {what}, within and between")
+    s.out.log.append(f"disparity {what}: {g.overall['k'].iloc[0]} groups, "
+                     f"{len(g.dropped)} units in no group left out; G "
+                     f"{g.overall['G'].min():.4f} to {g.overall['G'].max():.4f}")
+
+
+def _disparity_kernel(s: _State, data: pd.DataFrame, var: str, cfg: dict[str, Any],
+                      opts: dict[str, Any]) -> None:
+    from . import distribution as dist
+
+    by = cfg.get("kernel_by")
+    if by is not None and by not in ("agglomeration", "region") and by not in data.columns:
+        raise _fail(s.analysis, "disparity.kernel_by", f"{by!r} is not 'agglomeration', "
+                    "'region' or a column of the data")
+    kd = dist.kernel_density(data, var, by=by, bandwidth=cfg.get("bandwidth", "silverman"),
+                             overlap=cfg.get("overlap", "plan_order"),
+                             outside=cfg.get("outside", "drop"), **opts)
+    s.out.table(f"kernel_density_{var}", kd.features, f"Kernel density of {var} by year "
+                f"(bandwidth: {kd.rule}): peak, modes, width at half height, spread, tails")
+    years = cfg.get("kernel_years")
+    s.out.figure(f"kernel_density_{var}", dist.plot_density_lines(kd, years=years),
+                 f"Kernel density of {var} by year" + (f" and {by}" if by else ""))
+    s.out.figure(f"kernel_density_surface_{var}", dist.plot_density_surface(kd),
+                 f"Kernel density of {var}: year x value x density")
+
+
+def _disparity_beta(s: _State, data: pd.DataFrame, var: str, controls: list[str],
+                    units: tuple[str, ...] | None, cfg: dict[str, Any],
+                    opts: dict[str, Any]) -> None:
+    from . import disparity as dp
+
+    effects = cfg.get("effects", "twoway")
+    w = None
+    if any(m != "fe" for m in cfg["beta"]):
+        w = _check_w_units(s, "disparity.weights", cfg["weights"], units)
+    rows, coefs = [], []
+    seed = int(s.analysis.section("analysis")["seed"])
+    for model in cfg["beta"]:
+        for ctrl in ([[], controls] if controls else [[]]):
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                r = dp.beta_convergence(data, var, controls=ctrl, model=model, effects=effects,
+                                        w=w, seed=seed, cov=cfg.get("cov", "clustered")
+                                        if model == "fe" else "unadjusted", **opts)
+            for msg in caught:
+                if issubclass(msg.category, SpatialinnoWarning):
+                    s.out.warn(f"disparity beta {model}: {msg.message}")
+            rows.append(r.table)
+            coefs.append(r.coefficients.assign(model=model, type=r.table["type"].iloc[0]))
+    s.out.table(f"beta_convergence_{var}", pd.concat(rows, ignore_index=True),
+                f"Beta-convergence of {var}: growth on the initial level, {effects} effects; "
+                "speed -ln(1 + beta), half-life ln 2 / speed (delta-method SEs; empty where "
+                "1 + beta <= 0 or beta >= 0)")
+    s.out.table(f"beta_convergence_coefficients_{var}", pd.concat(coefs, ignore_index=True)[
+        ["model", "type", "term", "estimate", "std_error", "z", "p_value"]],
+        f"Beta-convergence of {var}: every coefficient")
+
+
+def _disparity_clubs(s: _State, data: pd.DataFrame, var: str, cfg: dict[str, Any],
+                     opts: dict[str, Any]) -> None:
+    from . import disparity as dp
+
+    lam = cfg.get("hp_lambda", dp.HP_LAMBDA_ANNUAL)
+    c = dp.convergence_clubs(data, var, hp_lambda=lam or None,
+                             time_trim=cfg.get("time_trim", 1 / 3), **opts)
+    o = c.overall
+    head = pd.DataFrame([{"club": "all units", "n": o.n, "b": o.b, "se": o.se, "t": o.t,
+                          "converges": o.converges, "cstar": np.nan}])
+    s.out.table(f"convergence_clubs_{var}", pd.concat([head, c.clubs], ignore_index=True),
+                f"Phillips-Sul log t test and convergence clubs of {var} (t > -1.65: the club "
+                "converges)")
+    s.out.table(f"club_membership_{var}", c.membership.rename(columns={"unit": s.unit}),
+                f"Convergence club of each unit ({var}); initial_club: before merging")
+    s.out.figure(f"convergence_clubs_{var}", dp.plot_club_paths(c),
+                 f"Mean relative transition paths of the convergence clubs of {var}")
+    s.out.log.append(f"disparity clubs {var}: whole panel t = {o.t:.2f}; {len(c.clubs)} "
+                     "club rows (divergent units included)")
+
+
 def _formula_variables(s: _State, where: str, formula: str) -> list[str]:
     """The data columns a formula names (an unknown name is an error listing close matches)."""
     import difflib
@@ -964,6 +1101,7 @@ STEPS: list[tuple[str, str | None, Callable[[_State], None]]] = [
     ("describe", "describe", _step_describe),
     ("weights", "weights", _step_weights),
     ("esda", "esda", _step_esda),
+    ("disparity", "disparity", _step_disparity),
     ("choose", "choose", _step_choose),
     ("models", "models", _step_models),
     ("agglomerations", "agglomerations", _step_agglomerations),
