@@ -882,6 +882,9 @@ def _disparity_kernel(s: _State, data: pd.DataFrame, var: str, cfg: dict[str, An
     s.out.table(f"kernel_density_{var}", kd.features, f"Kernel density of {var} by year "
                 f"(bandwidth: {kd.rule}): peak, modes, width at half height, spread, tails")
     years = cfg.get("kernel_years")
+    if years is not None and sorted(set(years) - set(kd.years)):
+        raise _fail(s.analysis, "disparity.kernel_years", f"year(s) "
+                    f"{sorted(set(years) - set(kd.years))} not in the data ({kd.years})")
     s.out.figure(f"kernel_density_{var}", dist.plot_density_lines(kd, years=years),
                  f"Kernel density of {var} by year" + (f" and {by}" if by else ""))
     s.out.figure(f"kernel_density_surface_{var}", dist.plot_density_surface(kd),

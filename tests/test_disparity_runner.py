@@ -74,6 +74,8 @@ def test_file_errors_name_line_and_key(tmp_path, extra, message):
                                         r"'agglomeration', 'region' or a column"),
     ("gdp", 'by = ["region"]\nkernel = false\nclubs = false\ncontrols = ["x9"]',
      r"\[disparity.controls\]: unknown variable\(s\) \['x9'\]"),
+    ("gdp", 'by = ["region"]\nkernel_years = [1999]',
+     r"\[disparity.kernel_years\]: year\(s\) \[1999\] not in the data"),
 ])
 def test_run_errors_name_the_key(tmp_path, var, extra, message):
     with pytest.raises(AnalysisRunError, match=message):
