@@ -287,8 +287,8 @@ def _year_groups(prep: _Prepared, year: int) -> tuple[np.ndarray, np.ndarray, li
 def _check_groups(prep: _Prepared, statistic: str) -> None:
     """Every year has >= 2 groups and every group >= 2 units (names them otherwise)."""
     counts = prep.frame.groupby(["year", "group"]).size()
-    single = [f"{g} in {y} ({prep.frame.loc[(prep.frame['year'] == y) & (prep.frame['group'] == g), 'unit'].iloc[0]})"  # noqa: E501
-              for (y, g), c in counts.items() if c < 2]
+    first = prep.frame.groupby(["year", "group"])["unit"].first()
+    single = [f"{g} in {y} ({first[(y, g)]})" for (y, g), c in counts.items() if c < 2]
     if single:
         raise DisparityError(f"{statistic}: group(s) with one unit: {_listing(single)}; a "
                              "within-group inequality needs at least two units: merge the group "
@@ -353,21 +353,20 @@ def _note_text(note: str | None, text: str) -> str:
 # Dagum Gini decomposition
 # =============================================================================================
 
-def _distance_to_groups(y: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
-    """``A[i, h] = sum_{r in group h} |y_i - y_r|`` for every unit i, by sorting: O(n k log n).
+def _excess_over_groups(y: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
+    """``E[i, h] = sum_{r in group h} (y_i - y_r)^+`` for every unit i, by sorting: O(n k log n).
 
     For the sorted values ``b`` of group h with cumulative sums ``c``, the ``m`` values
-    ``<= y_i`` contribute ``m y_i - c_m`` and the others ``(c_total - c_m) - (n_h - m) y_i``.
+    ``<= y_i`` give ``m y_i - c_m``: a sum of non-negative terms, so a negative rounding residue
+    is set to 0. ``|y_i - y_r| = (y_i - y_r)^+ + (y_r - y_i)^+``.
     """
-    A = np.empty((len(y), k))
+    E = np.empty((len(y), k))
     for h in range(k):
         b = np.sort(y[labels == h])
         c = np.concatenate(([0.0], np.cumsum(b)))
         m = np.searchsorted(b, y, side="right")
-        below = m * y - c[m]
-        above = (c[-1] - c[m]) - (len(b) - m) * y
-        A[:, h] = below + above
-    return A
+        E[:, h] = np.maximum(m * y - c[m], 0.0)
+    return E
 
 
 def dagum_gini_array(y: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
@@ -386,7 +385,8 @@ def dagum_gini_array(y: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
         ``G``, ``G_w``, ``G_nb``, ``G_t`` (floats); ``n``, ``mean``, ``p``, ``s`` (per group,
         shape ``(k,)``); ``G_jh`` (``(k, k)``, within-group Gini on the diagonal); ``D``
         (``(k, k)``, relative economic affluence, 0 on the diagonal); ``delta`` (mean absolute
-        difference between groups, ``(k, k)``).
+        difference between groups, ``(k, k)``); ``excess`` (``(k, k)``,
+        :math:`E[(y_j-y_h)^+]`).
 
     Notes
     -----
@@ -404,29 +404,28 @@ def dagum_gini_array(y: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
     :math:`G_t = \sum_{j<h} G_{jh}(p_js_h+p_hs_j)(1-D_{jh})`, and
     :math:`D_{jh} = (d_{jh}-p_{jh})/(d_{jh}+p_{jh})`, where for the group with the higher mean
     :math:`d_{jh} = E[(y_j-y_h)^+]` (gross economic affluence) and
-    :math:`p_{jh} = E[(y_h-y_j)^+]` (transvariation). Since :math:`d-p = |\bar y_j-\bar y_h|`
-    and :math:`d+p = \Delta_{jh} = E|y_j-y_h|`, :math:`D_{jh} = |\bar y_j-\bar y_h|/\Delta_{jh}`
-    (0 where :math:`\Delta_{jh} = 0`, then :math:`G_{jh} = 0` too). The three parts add up to G
-    exactly. The pairwise sums are computed by sorting (:func:`_distance_to_groups`).
+    :math:`p_{jh} = E[(y_h-y_j)^+]` (transvariation); :math:`d-p = |\bar y_j-\bar y_h|` and
+    :math:`d+p = \Delta_{jh} = E|y_j-y_h|`. D is computed from the two sums of positive parts
+    (not from the means, whose difference loses digits when the groups nearly coincide), so
+    :math:`0 \le D_{jh} \le 1` always (0 where :math:`\Delta_{jh} = 0`, then
+    :math:`G_{jh} = 0` too). The three parts add up to G exactly. The pairwise sums are
+    computed by sorting (:func:`_excess_over_groups`).
     """
     y = np.asarray(y, dtype=float)
     labels = np.asarray(labels, dtype=np.int64)
     k = int(labels.max()) + 1
     n_g = np.bincount(labels, minlength=k).astype(float)
-    S = np.zeros((k, k))
-    A = _distance_to_groups(y, labels, k)
-    for j in range(k):
-        S[j] = A[labels == j].sum(axis=0)
-    S = (S + S.T) / 2  # equal in exact arithmetic; symmetric in floating point
+    E = _excess_over_groups(y, labels, k)
+    P = np.vstack([E[labels == j].sum(axis=0) for j in range(k)])  # sum (y_j - y_h)^+
+    S = P + P.T                                                      # sum |y_j - y_h|
     n, mean = float(len(y)), float(y.mean())
     mean_g = np.bincount(labels, weights=y, minlength=k) / n_g
     p, s = n_g / n, n_g * mean_g / (n * mean)
     delta = S / np.outer(n_g, n_g)
     G_jh = delta / (mean_g[:, None] + mean_g[None, :])
     np.fill_diagonal(G_jh, np.diag(S) / (2 * n_g**2 * mean_g))
-    gap = np.abs(mean_g[:, None] - mean_g[None, :])
     with np.errstate(invalid="ignore", divide="ignore"):
-        D = np.where(delta > 0, gap / np.where(delta > 0, delta, 1.0), 0.0)
+        D = np.where(S > 0, np.abs(P - P.T) / np.where(S > 0, S, 1.0), 0.0)
     np.fill_diagonal(D, 0.0)
     weight = np.outer(p, s) + np.outer(s, p)
     upper = np.triu(np.ones((k, k), dtype=bool), 1)
@@ -435,7 +434,7 @@ def dagum_gini_array(y: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
     G_t = float(np.sum((G_jh * weight * (1 - D))[upper]))
     G = float(S.sum() / (2 * n * n * mean))
     return {"G": G, "G_w": G_w, "G_nb": G_nb, "G_t": G_t, "n": n_g, "mean": mean_g, "p": p,
-            "s": s, "G_jh": G_jh, "D": D, "delta": delta}
+            "s": s, "G_jh": G_jh, "D": D, "delta": delta, "excess": P / np.outer(n_g, n_g)}
 
 
 @dataclass(frozen=True)
@@ -543,13 +542,12 @@ def _dagum_rows(year: int, d: dict[str, Any], names: list[str]
     for j in range(len(names)):
         for h in range(j + 1, len(names)):
             w = d["p"][j] * d["s"][h] + d["p"][h] * d["s"][j]
-            gap = abs(d["mean"][j] - d["mean"][h])
+            up, down = d["excess"][j, h], d["excess"][h, j]
             between.append({
                 "year": year, "group_a": names[j], "group_b": names[h],
                 "G_jh": float(d["G_jh"][j, h]), "D_jh": float(d["D"][j, h]),
                 "higher": names[j] if d["mean"][j] >= d["mean"][h] else names[h],
-                "d_jh": float((d["delta"][j, h] + gap) / 2),
-                "p_jh": float((d["delta"][j, h] - gap) / 2),
+                "d_jh": float(max(up, down)), "p_jh": float(min(up, down)),
                 "contribution_nb": float(d["G_jh"][j, h] * w * d["D"][j, h]),
                 "contribution_t": float(d["G_jh"][j, h] * w * (1 - d["D"][j, h]))})
     return overall, within, between
@@ -678,8 +676,9 @@ def theil_array(y: np.ndarray, labels: np.ndarray | None = None) -> dict[str, An
     T_g = np.bincount(labels, weights=rg * np.log(rg), minlength=k) / n_g
     L_g = np.bincount(labels, weights=-np.log(rg), minlength=k) / n_g
     p, s = n_g / len(y), n_g * mu_g / (len(y) * mu)
-    return {"T": T, "T_within": float(np.sum(s * T_g)), "T_between": float(np.sum(s * np.log(s / p))),
-            "L": L, "L_within": float(np.sum(p * L_g)), "L_between": float(np.sum(p * np.log(p / s))),
+    return {"T": T, "T_within": float(np.sum(s * T_g)),
+            "T_between": float(np.sum(s * np.log(s / p))), "L": L,
+            "L_within": float(np.sum(p * L_g)), "L_between": float(np.sum(p * np.log(p / s))),
             "n": n_g, "mean": mu_g, "p": p, "s": s, "T_g": T_g, "L_g": L_g}
 
 
@@ -719,7 +718,7 @@ class TheilResult:
         return report.to_latex(self.table, digits=digits, caption=caption, note=self._note())
 
 
-def theil(data: Any, variable: str, *, by: str | Mapping[str, str] | None = "region",
+def theil(data: Any, variable: str, *, by: str | Mapping[str, str] | None = "agglomeration",
           years: Sequence[int] | None = None, unit: str = "adcode", time: str = "year",
           overlap: str | Sequence[str] | Mapping[str, str] = "plan_order",
           replace: Mapping[str, str] | None = None, outside: Outside = "drop",

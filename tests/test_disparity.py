@@ -54,9 +54,11 @@ def brute_dagum(y: np.ndarray, labels: np.ndarray) -> dict:
         for h in names[i + 1:]:
             a, b = grp[j], grp[h]
             Gjh[j, h] = sum(abs(x - z) for x in a for z in b) / (len(a) * len(b) * (m[j] + m[h]))
-            hi, lo = (a, b) if m[j] >= m[h] else (b, a)
-            d = sum(max(x - z, 0) for x in hi for z in lo) / (len(a) * len(b))
-            pp = sum(max(z - x, 0) for x in hi for z in lo) / (len(a) * len(b))
+            # d = E(y_high - y_low)^+, p = E(y_low - y_high)^+ with "high" the group whose
+            # d >= p (the one with the higher mean, since d - p is the difference of the means)
+            up = sum(max(x - z, 0) for x in a for z in b) / (len(a) * len(b))
+            down = sum(max(z - x, 0) for x in a for z in b) / (len(a) * len(b))
+            d, pp = max(up, down), min(up, down)
             D[j, h] = (d - pp) / (d + pp) if d + pp > 0 else 0.0
             w = p[j] * s[h] + p[h] * s[j]
             Gnb += Gjh[j, h] * w * D[j, h]
@@ -119,6 +121,13 @@ def test_matches_brute_force_and_adds_up(groups):
     for row in r.between.itertuples():
         assert row.G_jh == pytest.approx(ref["G_jh"][row.group_a, row.group_b], abs=EXACT)
         assert row.D_jh == pytest.approx(ref["D"][row.group_a, row.group_b], abs=EXACT)
+
+
+def test_nearly_coinciding_groups_keep_d_in_the_unit_interval():
+    # found by hypothesis: from the means, |mean_a - mean_b| / Delta was 4/3 here (lost digits)
+    df = _long(np.array([0.010000000000000002, 0.01, 0.01, 0.01]), ["a", "a", "b", "b"])
+    b = dp.dagum_gini(df, "y", by="g").between.iloc[0]
+    assert b["D_jh"] == 1.0 and b["p_jh"] == 0.0 and b["higher"] == "a"
 
 
 @settings(max_examples=30, deadline=None)
