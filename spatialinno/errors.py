@@ -365,3 +365,15 @@ class EstimationError(SpatialinnoError, RuntimeError):
 class BadScaleError(ModelSpecificationError):
     """A variable's magnitude (e.g. 1e200 or 1e-200) is outside what the estimator can square in
     double precision; the message names it and says how to rescale."""
+
+
+# Standard national maps
+
+class MaritimeLineError(BoundaryError):
+    """The shipped maritime boundary line (``shapefiles/maritime_line.csv``, the dashed line of
+    China's standard maps) is missing or malformed; the message says how to rebuild it."""
+
+
+class MapFrameError(PlotError):
+    """A map cannot be framed as asked: no unit with data on the layer to zoom to, or a figure
+    too small for the map, its legend and its furniture (north arrow, scale bar, inset)."""
