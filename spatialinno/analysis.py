@@ -41,7 +41,9 @@ Layout (tables and their keys; ``*`` = required)::
                  moran_variable, two_w (fit the within/between two-W model and test rho_w = rho_b)
     [describe]   variables*, labels (table: column = label), by ("year", a column, or
                  "agglomeration"): descriptive statistics (N, mean, SD, min, max), "Table 1"
-    [output]     tables (md, tex, csv), figures (png, pdf)
+    [output]     tables (md, tex, csv), figures (png, pdf), map_extent ("auto" (default): maps
+                 zoom to the panel's units when they are fewer than half of the layer's, else
+                 national maps; "national"; "panel"; see spatialinno.mapframe)
 """
 
 from __future__ import annotations
@@ -105,7 +107,8 @@ SCHEMA: dict[str, Any] = {
                        "moran_variable": ("str", False), "two_w": ("bool", False)},
     "describe": {"variables": ("list[str]", True), "labels": ("table[str]", False),
                  "by": ("str", False)},
-    "output": {"tables": ("list[str]", False), "figures": ("list[str]", False)},
+    "output": {"tables": ("list[str]", False), "figures": ("list[str]", False),
+               "map_extent": (("auto", "national", "panel"), False)},
 }
 # Numeric keys with a range: (table, key) -> (test, how the message states the range).
 _POSITIVE = (lambda v: v > 0)
