@@ -52,6 +52,7 @@ import numpy as np
 import shapely
 
 from .errors import MapFrameError, PlotOptionError
+from .weights import ALBERS_CHINA
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
@@ -96,9 +97,8 @@ _NOTE_SIZE = 5.5
 VECTOR_BUDGET = 85_000
 
 
-#: The projection of every map (the same string as :data:`spatialinno.weights.ALBERS_CHINA`).
-PROJECTION = (
-    "+proj=aea +lat_1=25 +lat_2=47 +lat_0=0 +lon_0=105 +x_0=0 +y_0=0 +datum=WGS84 +units=m")
+#: The projection of every map: :data:`spatialinno.weights.ALBERS_CHINA`.
+PROJECTION = ALBERS_CHINA
 
 
 # --------------------------------------------------------------------------- frame
@@ -112,7 +112,11 @@ class Frame:
     ``adcode``, ``name``, ``name_en`` where known and ``geometry``; ``in_data`` marks the units of
     the data; ``national`` tells the kind of map; ``view`` is the box that must be visible in
     the main frame (national: the land north of :data:`MAIN_SOUTH_LAT` plus the inset's place);
-    ``inset`` is ``"south_china_sea"``, ``"locator"`` or ``None``.
+    ``inset`` is ``"south_china_sea"``, ``"locator"`` or ``None``, ``inset_view`` the box the
+    inset shows and ``inset_box`` (South China Sea inset) its place in the main frame, drawn
+    from ``inset_geoms`` (the units simplified at the inset's scale); ``line`` holds the dashes
+    of the maritime line (projected); ``source`` is ``"shipped"``, ``"user"`` or
+    ``"user+shipped"``; ``tolerance`` the display simplification in metres.
     """
 
     units: gpd.GeoDataFrame
@@ -206,7 +210,7 @@ def build_frame(layer: gpd.GeoDataFrame, data_codes: Sequence[str], *, extent: s
     kind = ("south_china_sea" if national else None) if inset is None else (
         ("south_china_sea" if national else "locator") if inset else None)
     tol = _tolerance(view, width_in)
-    simple = _display(geoms, codes, tol, source == "shipped" and complete)
+    simple = _display(geoms, codes, tol, source == "shipped")
     inset_view = inset_box = inset_geoms = None
     if kind == "south_china_sea":
         inset_view = _pad(_bounds(line), 0.08)
@@ -218,7 +222,7 @@ def build_frame(layer: gpd.GeoDataFrame, data_codes: Sequence[str], *, extent: s
         inset_in = _LOCATOR_WIDTH_IN
     if kind is not None:
         inset_geoms = _display(geoms, codes, _tolerance(inset_view, inset_in),
-                               source == "shipped" and complete)
+                               source == "shipped")
     return Frame(units=units.set_geometry(_as_series(simple, units)), in_data=in_data,
                  national=national, view=view, inset=kind, inset_view=inset_view,
                  inset_box=inset_box, line=line, source=source, tolerance=tol,
@@ -589,7 +593,7 @@ def _place_furniture(placer: _Placer, limits: Box, per_in: float, size: float
     full of context units) where they overlap no unit with data, on a white ground."""
     km = _nice_km(0.2 * (limits[2] - limits[0]) / 1000.0)
     w, h = km * 1000.0 + 0.3 * size * per_in, 0.26 * size * per_in
-    prefs = ("lower left", "lower right", "upper left", "upper right")
+    prefs = ("lower left",)  # then the free place nearest to it
     spot = placer.find(w, h, prefs) or placer.find(w, h, prefs, relaxed=True)
     scale = (spot[0] + 0.05 * per_in, spot[1], km) if spot is not None else None
     w, h = 0.22 * size * per_in, 0.5 * size * per_in
