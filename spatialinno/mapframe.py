@@ -91,7 +91,9 @@ _INSET_HEIGHT = 0.30     # SCS inset height, share of the main view's height
 _LOCATOR_WIDTH_IN = 1.1  # locator inset width, inches
 _TOL_POINTS = 0.4        # display simplification tolerance, printed points
 _GAP_IN = 0.06           # clearance around placed items, inches
-_NOTE_SIZE = 5.5
+_SCALE_PAD_IN = 0.05     # scale bar: margin left of the bar, inches
+_SCALE_LABEL_IN = 0.36   # room right of the bar for its last label ("1000 km" at 5.5 pt)
+_SCALE_H_IN = 0.2        # height of the bar with its labels
 #: A figure whose maps would draw more vertices than this in all (about 0.8 MB of PDF) draws
 #: its polygons rasterized at the save resolution (text, lines, legend and frames stay vector).
 VECTOR_BUDGET = 85_000
@@ -592,10 +594,10 @@ def _place_furniture(placer: _Placer, limits: Box, per_in: float, size: float
     km) and north arrow (upper left preferred): where they overlap nothing, else (zoomed maps
     full of context units) where they overlap no unit with data, on a white ground."""
     km = _nice_km(0.2 * (limits[2] - limits[0]) / 1000.0)
-    w, h = km * 1000.0 + 0.3 * size * per_in, 0.26 * size * per_in
+    w, h = km * 1000.0 + (_SCALE_PAD_IN + _SCALE_LABEL_IN) * per_in, _SCALE_H_IN * per_in
     prefs = ("lower left",)  # then the free place nearest to it
     spot = placer.find(w, h, prefs) or placer.find(w, h, prefs, relaxed=True)
-    scale = (spot[0] + 0.05 * per_in, spot[1], km) if spot is not None else None
+    scale = (spot[0] + _SCALE_PAD_IN * per_in, spot[1], km) if spot is not None else None
     w, h = 0.22 * size * per_in, 0.5 * size * per_in
     prefs = ("upper left", "upper right", "lower left", "lower right")
     arrow = placer.find(w, h, prefs) or placer.find(w, h, prefs, relaxed=True)
@@ -719,7 +721,7 @@ def _draw(fig: Figure, layout: _Layout, frame: Frame, paint: Paint, legend: Lege
         _locator_inset(ax, frame, box, layout.limits, rasterized)
     per_in = (x1 - x0) / w
     if furniture and layout.scale is not None:
-        _scale_bar(ax, *layout.scale, per_in=per_in * layout.size)
+        _scale_bar(ax, *layout.scale, per_in=per_in)
     if furniture and layout.arrow is not None:
         _north_arrow(ax, *layout.arrow, per_in=per_in * layout.size)
     if legend is not None and layout.legend_at is not None:
@@ -818,8 +820,9 @@ def _scale_bar(ax: Axes, x: float, y: float, km: float, *, per_in: float) -> Non
     """Two-segment scale bar (black and white) of ``km`` km, lower-left at (x, y)."""
     from matplotlib.patches import Rectangle
     length = km * 1000.0
-    bar_h = 0.045 * per_in
-    _ground(ax, x - 0.05 * per_in, y, length + 0.3 * per_in, 0.26 * per_in)
+    bar_h = 0.04 * per_in
+    _ground(ax, x - _SCALE_PAD_IN * per_in, y,
+            length + (_SCALE_PAD_IN + _SCALE_LABEL_IN) * per_in, _SCALE_H_IN * per_in)
     for i, colour in enumerate(("#222222", "white")):
         r = Rectangle((x + i * length / 2, y), length / 2, bar_h, facecolor=colour,
                       edgecolor="#222222", linewidth=0.4, zorder=6)

@@ -98,6 +98,18 @@ def assert_texts_fit(fig) -> None:
         assert bb.y0 >= fb.y0 - 1 and bb.y1 <= fb.y1 + 1, (t.get_text(), bb, fb)
 
 
+def assert_furniture_inside(fig) -> None:
+    """Scale bar and north arrow labels stay inside their own map frame (not under another)."""
+    r = renderer(fig)
+    for ax in main_axes(fig):
+        bb = ax.get_window_extent(r)
+        for t in ax.texts:
+            if t.get_gid() in ("spatialinno-scale-label", "spatialinno-north-label"):
+                tb = t.get_window_extent(r)
+                assert bb.x0 - 1 <= tb.x0 and tb.x1 <= bb.x1 + 1, t.get_text()
+                assert bb.y0 - 1 <= tb.y0 and tb.y1 <= bb.y1 + 1, t.get_text()
+
+
 def assert_legend_clear(fig, ax, with_data: list[str]) -> None:
     """The legend overlaps no drawn unit with data, no inset, scale bar or north arrow: either
     it lies outside the map frame, or its box (in data coordinates) misses all of them."""
@@ -283,6 +295,7 @@ def test_national_legend_covers_no_data_and_texts_fit(national, data) -> None:
     have = data.loc[(data["year"] == 2015) & data[VAR].notna(), "adcode"].astype(str)
     assert_legend_clear(national, ax, list(have))
     assert_texts_fit(national)
+    assert_furniture_inside(national)
 
 
 def test_map_note_says_the_approval_number_is_the_authors(national, panel) -> None:
@@ -339,6 +352,13 @@ def test_agglomeration_map_colours_hong_kong_and_macao_with_the_bay_area() -> No
     assert_texts_fit(fig)
 
 
+def test_region_small_multiples_keep_furniture_in_their_panel(region_data) -> None:
+    fig = plots.choropleth_small_multiples(region_data, VAR, [2011, 2016, 2022])
+    assert not main_axes(fig)[0]._spatialinno_frame.national
+    assert_furniture_inside(fig)
+    assert_texts_fit(fig)
+
+
 @pytest.mark.parametrize(("years", "grid"), [
     ([2011, 2022], (1, 2)),
     ([2011, 2013, 2016, 2019], (2, 2)),
@@ -363,6 +383,7 @@ def test_small_multiples_have_no_empty_panels(lisa, years, grid) -> None:
                    if p.get_gid() == "spatialinno-north-arrow")
     assert n_arrows == 1  # scale bar and north arrow on the first panel only
     assert_texts_fit(fig)
+    assert_furniture_inside(fig)
 
 
 def test_grid_shape_from_the_count() -> None:
@@ -391,6 +412,7 @@ def test_region_map_zooms_to_the_panel(region_data) -> None:
     assert "outside the study area" in texts and not any("no data" in t for t in texts)
     assert_legend_clear(fig, ax, YRD)
     assert_texts_fit(fig)
+    assert_furniture_inside(fig)
     km = ax._spatialinno_scale_km
     assert km in (50, 100, 200)
 
