@@ -3,7 +3,8 @@
 Pipeline stages, one module each: ``cities`` (unit registry and history), ``boundaries``
 (shipped and user boundary layers), ``panel`` (yearbook panels and the join), ``index``
 (NQPF composite indices), ``report`` (table export), ``runner``/``cli`` (end-to-end runs).
-``weights`` (the ``Weights`` value object), ``esda`` (Moran/LISA by year), ``plots`` (figures),
+``weights`` (the ``Weights`` value object), ``esda`` (Moran/LISA by year), ``plots`` (figures;
+``mapframe``: the standard map frame of China every map is drawn in),
 ``agglomerations`` (the 19 urban agglomerations), ``models`` (fixed-effects spatial panel
 models: ``fit``, ``etable``), ``disparity`` (Dagum Gini, Theil, sigma-, beta- and club
 convergence by agglomeration or region), ``distribution`` (kernel densities by year).

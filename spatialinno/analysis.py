@@ -56,7 +56,9 @@ Layout (tables and their keys; ``*`` = required)::
                  beta-convergence beside the absolute one), cov ("clustered" (default) or
                  "unadjusted", fe only); clubs (Phillips-Sul log t and clubs), hp_lambda (400;
                  0: no filter), time_trim (1/3); missing ("error" or "drop_units")
-    [output]     tables (md, tex, csv), figures (png, pdf)
+    [output]     tables (md, tex, csv), figures (png, pdf), map_extent ("auto" (default): maps
+                 zoom to the panel's units when they are fewer than half of the layer's, else
+                 national maps; "national"; "panel"; see spatialinno.mapframe)
 """
 
 from __future__ import annotations
@@ -132,7 +134,8 @@ SCHEMA: dict[str, Any] = {
                   "controls": ("list[str]", False), "cov": (("unadjusted", "clustered"), False),
                   "clubs": ("bool", False), "hp_lambda": ("float", False),
                   "time_trim": ("float", False), "missing": (("error", "drop_units"), False)},
-    "output": {"tables": ("list[str]", False), "figures": ("list[str]", False)},
+    "output": {"tables": ("list[str]", False), "figures": ("list[str]", False),
+               "map_extent": (("auto", "national", "panel"), False)},
 }
 # Numeric keys with a range: (table, key) -> (test, how the message states the range).
 _POSITIVE = (lambda v: v > 0)

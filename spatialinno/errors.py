@@ -383,3 +383,15 @@ class DisparityOptionError(DisparityError, OptionError):
 class DisparityWarning(SpatialinnoWarning):
     """Legal but suspicious input to a disparity or convergence function (units outside every
     group left out, very few periods for the log t test, a club failing its own test)."""
+
+
+# Standard national maps
+
+class MaritimeLineError(BoundaryError):
+    """The shipped maritime boundary line (``shapefiles/maritime_line.csv``, the dashed line of
+    China's standard maps) is missing or malformed; the message says how to rebuild it."""
+
+
+class MapFrameError(PlotError):
+    """A map cannot be framed as asked: no unit of the data is on the boundary layer, so there
+    is nothing to show or to zoom to."""

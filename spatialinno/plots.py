@@ -14,10 +14,20 @@ DejaVu Sans font shipped with matplotlib on any machine; ``labels="code"`` uses 
 :func:`find_cjk_font`, or given as ``font=`` a .ttf/.otf/.ttc path). Without one it raises
 :class:`FontNotFoundError` naming fonts to install, instead of drawing boxes.
 
-Maps are drawn in an equal-area Albers projection for China
-(:data:`spatialinno.weights.ALBERS_CHINA`). Class breaks come from :mod:`mapclassify`:
-``scheme="quantiles"`` or ``"natural_breaks"`` (Fisher-Jenks, the exact optimum of Jenks'
-criterion, deterministic unlike k-means based ``NaturalBreaks``), ``"equal_interval"``.
+Maps
+----
+Every map is a standard-looking map of China drawn by :mod:`spatialinno.mapframe`: on a national
+map every land unit is drawn (Taiwan, Hong Kong, Macao and the county-level units the default
+layer leaves out are hatched "no data" when they have none), the South China Sea islands and the
+dashed maritime boundary line are in an inset at the lower right, with a north arrow and a scale
+bar in km; legends are placed where they cover no unit, else beside the map; a region study's
+panel gets a map zoomed to its units (``extent="auto"``). The projection is the equal-area Albers
+conic of :data:`spatialinno.weights.ALBERS_CHINA` (standard parallels 25°N and 47°N, central
+meridian 105°E). A note under each map names the projection and the boundary source and says that
+the map approval number (审图号) is the author's to obtain (``map_note=``). Class breaks come from
+:mod:`mapclassify`: ``scheme="quantiles"`` or ``"natural_breaks"`` (Fisher-Jenks, the exact
+optimum of Jenks' criterion, deterministic unlike k-means based ``NaturalBreaks``),
+``"equal_interval"``.
 """
 
 from __future__ import annotations
@@ -32,6 +42,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
+import shapely
 
 from .errors import FontNotFoundError, PlotError, PlotOptionError, PlotWarning
 
@@ -348,58 +359,249 @@ def _note(fig: Figure, note: str | None) -> None:
         fig.text(0.01, 0.01, note, fontsize=7, color=_NOTE_COLOUR, ha="left", va="bottom")
 
 
-def _annotate(ax: Axes, layer: gpd.GeoDataFrame, codes: Sequence[str], names: pd.Series) -> None:
+def _annotate(ax: Axes, layer: gpd.GeoDataFrame, codes: Sequence[str], labels: Labels) -> None:
+    """Label ``codes`` on a map: units of the layer, or units the map drew from the shipped
+    layer (Taiwan, Hong Kong ...), at a point inside their largest polygon."""
     if not codes:
         return
-    sub = layer.set_index(layer["adcode"].astype(str))
+    _names(layer, labels)  # the layer must have the label column
+    units = ax._spatialinno_frame.units  # type: ignore[attr-defined]
+    sub = units.set_index(units["adcode"].astype(str))
     unknown = sorted(set(codes) - set(sub.index))
     if unknown:
         raise PlotError(f"label_units not in the boundary layer: {', '.join(unknown)}")
+    col = {"english": "name_en", "chinese": "name", "code": "adcode"}[labels]
+    own = _names(layer, labels)
     for c in codes:
-        pt = sub.loc[c, "geometry"].representative_point()
-        ax.annotate(names[c], (pt.x, pt.y), fontsize=6, ha="center", va="center",
+        parts = shapely.get_parts(sub.loc[c, "geometry"])
+        pt = parts[int(np.argmax(shapely.area(parts)))].representative_point()
+        name = own.get(c, sub.loc[c, col])
+        ax.annotate(str(name), (pt.x, pt.y), fontsize=6, ha="center", va="center",
                     xytext=(0, 0), textcoords="offset points",
                     bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none",
                           "alpha": 0.7})
 
 
-def _map_axes(fig: Figure, ax: Axes | None) -> Axes:
-    if ax is None:
-        ax = fig.add_axes((0.02, 0.06, 0.96, 0.86))
-    ax.set_axis_off()
-    ax.set_aspect("equal")
-    return ax
+# --------------------------------------------------------------------------- map figures
+
+_TITLE_IN = 0.42      # band above a single map for its title, inches
+_MARGIN_IN = 0.1      # left/right margin of map figures, inches
+_PANEL_TITLE_IN = 0.24
+_MAP_OPTIONS_DOC = """
+    Map options (every map function; see :mod:`spatialinno.mapframe`):
+
+    ``extent``
+        ``"auto"`` (default): ``"panel"`` when the data cover less than half of the layer's
+        units (a province, an agglomeration), else ``"national"``. ``"national"``: standard
+        national map: every unit of the layer and (``complete``) of the shipped layer, with
+        Taiwan, Hong Kong, Macao and the county-level units hatched "no data" when they have
+        none, the South China Sea islands and the dashed maritime boundary line in an inset at
+        the lower right. ``"panel"``: zoomed to the data's units, neighbours drawn as grey
+        context.
+    ``inset``
+        ``None`` (default): the South China Sea inset on national maps, none on panel maps;
+        ``True`` on a panel map adds a locator map of the whole country; ``False`` drops it.
+    ``complete``
+        ``True`` (default): units the layer lacks are drawn from the shipped layer.
+    ``map_note``
+        ``"auto"`` (default): a note with the projection, the boundary source, and that the map
+        approval number (审图号) is the author's to obtain; ``None``: no note; a string: that
+        text (e.g. your approval number).
+"""
+
+
+def _check_map_options(extent: Any, map_note: Any) -> None:
+    from .mapframe import EXTENTS
+    if extent not in EXTENTS:
+        raise PlotOptionError(f"extent must be one of {', '.join(map(repr, EXTENTS))}; got "
+                              f"{extent!r}")
+    if map_note is not None and not isinstance(map_note, str):
+        raise PlotOptionError(f"map_note must be 'auto', None or a string; got {map_note!r}")
+
+
+def _note_lines(frame: Any, note: str | None, map_note: str | None, labels: str,
+                width_in: float) -> list[tuple[str, float, str]]:
+    """Lines under a map: the map note (grey, small), then the figure note (red)."""
+    from .mapframe import map_note_text, note_lines
+    out: list[tuple[str, float, str]] = []
+    text = map_note_text(frame, labels) if map_note == "auto" else map_note
+    if text:
+        out += [(t, 5.5, "#555555") for t in note_lines(text, width_in, 5.5)]
+    if note:
+        out += [(t, 7.0, _NOTE_COLOUR) for t in note_lines(note, width_in, 7.0)]
+    return out
+
+
+def _on_layer(codes: Sequence[str], layer: gpd.GeoDataFrame) -> list[str]:
+    known = set(layer["adcode"].astype(str))
+    return [c for c in dict.fromkeys(map(str, codes)) if c in known]
+
+
+def _map_figure(layer: gpd.GeoDataFrame, data_codes: Sequence[str], *, figsize: tuple[float, float],
+                family: list[str], labels: str, paint: Any, legend: Any, title: str,
+                note: str | None, map_note: str | None, extent: str, inset: bool | None,
+                complete: bool, furniture: bool = True) -> tuple[Figure, Axes]:
+    """One map: ``paint(frame)`` gives the fill, ``legend(frame)`` the legend entries."""
+    from matplotlib import rc_context
+
+    from .mapframe import (
+        VECTOR_BUDGET,
+        build_frame,
+        compose,
+        content_height,
+        draw_notes,
+        notes_height,
+        plan,
+        vertices,
+    )
+    width, height = figsize
+    frame = build_frame(layer, _on_layer(data_codes, layer), extent=extent, inset=inset,
+                        complete=complete, width_in=width - 2 * _MARGIN_IN)
+    fig = _new_figure(figsize, family)
+    fig._spatialinno_family = family  # type: ignore[attr-defined]
+    with rc_context(_rc(family)):
+        lines = _note_lines(frame, note, map_note, labels, width - 2 * _MARGIN_IN)
+        low = notes_height([(t, fs) for t, fs, _ in lines]) + 0.05
+        rect = (_MARGIN_IN, low, width - 2 * _MARGIN_IN, height - _TITLE_IN - low)
+        spec = legend(frame)
+        need = content_height(plan(fig, rect, frame, spec, furniture))
+        if frame.national and need < rect[3] - 0.05:  # trim the empty band of a wide map
+            fig.set_size_inches(width, height - (rect[3] - need))
+            rect = (rect[0], rect[1], rect[2], need)
+        ax = compose(fig, rect, frame, paint(frame), legend=spec, furniture=furniture,
+                     labels=labels, rasterized=vertices(frame) > VECTOR_BUDGET)
+        ax.set_title(title)
+        draw_notes(fig, lines)
+    return fig, ax
+
+
+def _grid(n: int, ncols: int) -> tuple[int, int]:
+    """Rows and columns for ``n`` panels with at most ``ncols`` columns and no empty row or
+    column (e.g. 4 panels with ncols=3 -> 2 x 2, 2 panels -> 1 x 2)."""
+    nrows = -(-n // ncols)
+    return nrows, -(-n // nrows)
+
+
+def _small_multiples(keys: Sequence[Any], *, layer: gpd.GeoDataFrame, data_codes: Sequence[str],
+                     paint: Any, legend: Any, family: list[str], ncols: int, panel_size: float,
+                     title: str, note: str | None, map_note: str | None, labels: str,
+                     extent: str, inset: bool | None, complete: bool) -> Figure:
+    """A grid of maps, one per key, on one frame (same extent and simplification);
+    ``paint(frame, key)`` fills a panel, ``legend(frame)`` gives the shared legend. The grid has
+    no empty row or column; the legend goes into the empty cells of the last row when it fits
+    there, else below the grid. The first panel carries the scale bar and the north arrow."""
+    from matplotlib import rc_context
+
+    from .mapframe import (
+        VECTOR_BUDGET,
+        build_frame,
+        compose,
+        draw_notes,
+        make_legend,
+        notes_height,
+        vertices,
+    )
+    nrows, ncols = _grid(len(keys), ncols)
+    frame = build_frame(layer, _on_layer(data_codes, layer), extent=extent, inset=inset,
+                        complete=complete, width_in=panel_size)
+    x0, y0, x1, y1 = frame.view
+    ph = panel_size * min(max((y1 - y0) / (x1 - x0), 0.5), 1.6)
+    gap = 0.06
+    width = ncols * panel_size + (ncols - 1) * gap + 2 * _MARGIN_IN
+    empty = nrows * ncols - len(keys)
+    fig = _new_figure((width, 1.0), family)
+    fig._spatialinno_family = family  # type: ignore[attr-defined]
+    with rc_context(_rc(family)):
+        spec = legend(frame)
+        size, in_cell = _shared_legend(fig, spec, empty * (panel_size + gap) - gap, ph,
+                                       width - 2 * _MARGIN_IN)
+        lines = _note_lines(frame, note, map_note, labels, width - 2 * _MARGIN_IN)
+        low = notes_height([(t, fs) for t, fs, _ in lines]) + 0.05
+        grid_bottom = low + (0.0 if in_cell else size[1] + 0.12)
+        height = grid_bottom + nrows * (ph + _PANEL_TITLE_IN) + (nrows - 1) * gap + 0.5
+        fig.set_size_inches(width, height)
+        raster = vertices(frame, len(keys)) > VECTOR_BUDGET
+        for i, key in enumerate(keys):
+            r, c = divmod(i, ncols)
+            left = _MARGIN_IN + c * (panel_size + gap)
+            bottom = grid_bottom + (nrows - 1 - r) * (ph + _PANEL_TITLE_IN + gap)
+            ax = compose(fig, (left, bottom, panel_size, ph), frame, paint(frame, key),
+                         furniture=i == 0, labels=labels, linewidth=0.15, rasterized=raster)
+            ax.set_title(str(key))
+        if in_cell:  # centred in the empty cells at the end of the last row
+            cell_w = empty * (panel_size + gap) - gap
+            left = _MARGIN_IN + (ncols - empty) * (panel_size + gap)
+            at = (left + (cell_w - size[0]) / 2, grid_bottom + (ph - size[1]) / 2)
+        else:  # centred below the grid
+            at = ((width - size[0]) / 2, low + 0.06)
+        make_legend(fig, spec, at)
+        fig.suptitle(title, y=1 - 0.12 / height, va="top")
+        draw_notes(fig, lines)
+    return fig
+
+
+def _shared_legend(fig: Figure, spec: Any, cell_w: float, cell_h: float, max_w: float
+                   ) -> tuple[tuple[float, float], bool]:
+    """Size (inches) of the shared legend and whether it goes into the empty cells (``cell_w``
+    wide, ``cell_h`` high); else it is laid out in one row below the grid, or in two when one
+    row is wider than ``max_w``."""
+    from .mapframe import legend_size
+    size = legend_size(fig, spec)
+    if cell_w > 0 and size[0] <= cell_w and size[1] <= cell_h:
+        return size, True
+    spec.ncols = len(spec.handles)
+    size = legend_size(fig, spec)
+    if size[0] > max_w:
+        spec.ncols = max(1, -(-len(spec.handles) // 2))
+        size = legend_size(fig, spec)
+    return size, False
 
 
 # --------------------------------------------------------------------------- choropleths
 
 
-def _draw_choropleth(ax: Axes, layer: gpd.GeoDataFrame, values: pd.Series, bins: np.ndarray,
-                     cmap: str, legend: bool, digits: int) -> None:
+def _choropleth_paint(frame: Any, values: pd.Series, bins: np.ndarray, cmap: str) -> Any:
     from matplotlib import colormaps
-    from matplotlib.patches import Patch
+
+    from .mapframe import nodata_paint
     k = len(bins)
     colours = colormaps[cmap](np.linspace(0.12, 0.95, k))
-    v = values.reindex(layer["adcode"].astype(str)).to_numpy(dtype=float)
-    cls = np.searchsorted(bins, v, side="left")
-    cls = np.minimum(cls, k - 1)
+    v = _frame_values(frame, values)
+    cls = np.minimum(np.searchsorted(bins, v, side="left"), k - 1)
     have = np.isfinite(v)
-    face = [colours[c] if h else (0.85, 0.85, 0.85, 1.0) for c, h in zip(cls, have, strict=True)]
-    layer.plot(ax=ax, color=face, edgecolor="white", linewidth=0.2)
-    if (~have).any():
-        layer[~have].plot(ax=ax, facecolor="none", edgecolor="#999999", hatch="....",
-                          linewidth=0.2)
-    if legend:
-        lo = np.nanmin(v)
-        edges = [lo, *bins]
-        counts = np.bincount(cls[have], minlength=k)
-        handles = [Patch(facecolor=colours[i], edgecolor="#666666", linewidth=0.3,
-                         label=f"{edges[i]:.{digits}f} \u2013 {edges[i + 1]:.{digits}f} "
-                               f"({counts[i]})") for i in range(k)]
-        if (~have).any():
-            handles.append(Patch(facecolor=(0.85, 0.85, 0.85), hatch="....",
-                                 label=f"no data ({int((~have).sum())})"))
-        ax.legend(handles=handles, loc="lower left", fontsize=7, frameon=False)
+    face = np.array([colours[c] if h else (0.0, 0.0, 0.0, 1.0) for c, h in zip(cls, have,
+                                                                              strict=True)])
+    return nodata_paint(frame, face, have)
+
+
+def _frame_values(frame: Any, values: pd.Series) -> np.ndarray:
+    v = values.reindex(frame.units["adcode"]).to_numpy(dtype=float, copy=True)
+    v[~frame.in_data] = np.nan
+    return v
+
+
+def _choropleth_legend(frame: Any, values: Sequence[pd.Series], bins: np.ndarray, cmap: str,
+                       digits: int, lo: float) -> Any:
+    """Class bounds (with counts for a single map) and the no-data entries; a unit counts as
+    "no data" when it lacks a value in any of ``values``."""
+    from matplotlib import colormaps
+    from matplotlib.patches import Patch
+
+    from .mapframe import LegendSpec, nodata_handles
+    k = len(bins)
+    colours = colormaps[cmap](np.linspace(0.12, 0.95, k))
+    edges = [lo, *bins]
+    vs = [_frame_values(frame, v) for v in values]
+    have = np.logical_and.reduce([np.isfinite(v) for v in vs])
+    counts = None
+    if len(vs) == 1:
+        counts = np.bincount(np.minimum(np.searchsorted(bins, vs[0][have], side="left"), k - 1),
+                             minlength=k)
+    handles = [Patch(facecolor=colours[i], edgecolor="#666666", linewidth=0.3,
+                     label=f"{edges[i]:.{digits}f} \u2013 {edges[i + 1]:.{digits}f}"
+                           + (f" ({counts[i]})" if counts is not None else ""))
+               for i in range(k)]
+    return LegendSpec(handles=handles + nodata_handles(frame, have, counts=counts is not None))
 
 
 def choropleth(data: Any, variable: str, *, year: int | None = None,
@@ -408,31 +610,45 @@ def choropleth(data: Any, variable: str, *, year: int | None = None,
                note: str | None = None, labels: Labels = "english",
                label_units: Sequence[str] = (), font: str | Path | None = None,
                digits: int = 2, unit: str = "adcode", time: str = "year",
-               figsize: tuple[float, float] = (7.0, 6.0)) -> Figure:
+               figsize: tuple[float, float] = (7.0, 6.0), extent: str = "auto",
+               inset: bool | None = None, complete: bool = True,
+               map_note: str | None = "auto") -> Figure:
     """Choropleth of ``variable`` in ``year``, classes from mapclassify.
 
-    ``data`` is a Panel, a long DataFrame, or a Series of values indexed by code. Units of the
-    layer without a value are hatched grey ("no data", counted in the legend). ``label_units``:
-    codes to label on the map (names per ``labels``). The legend shows class bounds and counts.
+    ``data`` is a Panel, a long DataFrame, or a Series of values indexed by code. Units drawn
+    without a value are hatched grey ("no data", counted in the legend). ``label_units``: codes
+    to label on the map (names per ``labels``). The legend shows class bounds and counts; it
+    never covers a unit (placed in empty space inside the frame, else beside it).
     """
     _check_options(scheme=scheme, k=k, cmap=cmap)
+    _check_map_options(extent, map_note)
     family = _font_family(labels, font)
     layer = _layer(boundaries)
     values = _cross_section(data, variable, year, unit, time)
     _check_on_layer(list(values.index), layer, f"{variable!r}")
-    cl = _classify(values.reindex(layer["adcode"].astype(str)).to_numpy(dtype=float), scheme, k,
-                   f"{variable!r}" + (f" in {year}" if year is not None else ""))
-    fig = _new_figure(figsize, family)
-    fig._spatialinno_family = family  # type: ignore[attr-defined]
-    from matplotlib import rc_context
-    with rc_context(_rc(family)):
-        ax = _map_axes(fig, None)
-        _draw_choropleth(ax, layer, values, np.asarray(cl.bins), cmap, True, digits)
-        _annotate(ax, layer, _label_codes(label_units), _names(layer, labels))
-        ax.set_title(title or f"{variable}" + (f", {year}" if year is not None else "")
-                     + f" ({scheme.replace('_', ' ')}, k={len(cl.bins)})")
-        _note(fig, note)
+    on_layer = values.reindex(layer["adcode"].astype(str)).to_numpy(dtype=float)
+    cl = _classify(on_layer, scheme, k, f"{variable!r}" + (f" in {year}" if year is not None
+                                                            else ""))
+    bins = np.asarray(cl.bins)
+    fig, ax = _map_figure(
+        layer, list(values.index), figsize=figsize, family=family, labels=labels,
+        paint=lambda fr: _choropleth_paint(fr, values, bins, cmap),
+        legend=lambda fr: _choropleth_legend(fr, [values], bins, cmap, digits,
+                                             float(np.nanmin(on_layer))),
+        title=title or f"{variable}" + (f", {year}" if year is not None else "")
+        + f" ({scheme.replace('_', ' ')}, k={len(cl.bins)})",
+        note=note, map_note=map_note, extent=extent, inset=inset, complete=complete)
+    with _rc_of(fig):
+        _annotate(ax, layer, _label_codes(label_units), labels)
     return fig
+
+
+choropleth.__doc__ = (choropleth.__doc__ or "") + _MAP_OPTIONS_DOC
+
+
+def _rc_of(fig: Figure) -> Any:
+    from matplotlib import rc_context
+    return rc_context(_rc(getattr(fig, "_spatialinno_family", [_BASE_FONT])))
 
 
 def choropleth_small_multiples(data: Any, variable: str, years: Sequence[int], *,
@@ -441,46 +657,34 @@ def choropleth_small_multiples(data: Any, variable: str, years: Sequence[int], *
                                ncols: int = 3, note: str | None = None, title: str | None = None,
                                labels: Labels = "english", font: str | Path | None = None,
                                digits: int = 2, unit: str = "adcode", time: str = "year",
-                               panel_size: float = 3.2) -> Figure:
+                               panel_size: float = 3.2, extent: str = "auto",
+                               inset: bool | None = None, complete: bool = True,
+                               map_note: str | None = "auto") -> Figure:
     """One choropleth per year with **common** class breaks (pooled over the selected years),
-    so colours mean the same in every panel; one shared legend."""
+    so colours mean the same in every panel; one shared legend (class bounds, no counts)."""
     _check_options(scheme=scheme, k=k, cmap=cmap, ncols=ncols)
+    _check_map_options(extent, map_note)
     years = _plot_years(years)
     family = _font_family(labels, font)
     layer = _layer(boundaries)
     series = {y: _cross_section(data, variable, y, unit, time) for y in years}
-    _check_on_layer(sorted({c for s in series.values() for c in s.index}), layer, f"{variable!r}")
-    pooled = np.concatenate([s.to_numpy(dtype=float) for s in series.values()])
+    codes = sorted({c for s in series.values() for c in s.index})
+    _check_on_layer(codes, layer, f"{variable!r}")
+    on_layer = set(layer["adcode"].astype(str))
+    pooled = np.concatenate([s[s.index.isin(on_layer)].to_numpy(dtype=float)
+                             for s in series.values()])
     bins = np.asarray(_classify(pooled, scheme, k, f"{variable!r}").bins)
     return _small_multiples(
-        years, lambda ax, y, first: _draw_choropleth(ax, layer, series[y], bins, cmap, first, digits),
-        family=family, ncols=ncols, panel_size=panel_size, note=note,
+        years, layer=layer, data_codes=codes,
+        paint=lambda fr, y: _choropleth_paint(fr, series[y], bins, cmap),
+        legend=lambda fr: _choropleth_legend(fr, list(series.values()), bins, cmap, digits,
+                                             float(np.nanmin(pooled))),
+        family=family, ncols=ncols, panel_size=panel_size, note=note, map_note=map_note,
+        labels=labels, extent=extent, inset=inset, complete=complete,
         title=title or f"{variable} ({scheme.replace('_', ' ')}, common breaks)")
 
 
-def _small_multiples(years: Sequence[int], draw: Any, *, family: list[str], ncols: int,
-                     panel_size: float, title: str, note: str | None) -> Figure:
-    """A grid of one map per year; ``draw(ax, year, first)`` fills a panel (the first one
-    carries the legend). Shared by every small-multiples figure."""
-    from matplotlib import rc_context
-
-    nrows = -(-len(years) // ncols)
-    fig = _new_figure((panel_size * ncols, panel_size * nrows * 0.9 + 0.6), family)
-    fig._spatialinno_family = family  # type: ignore[attr-defined]
-    with rc_context(_rc(family)):
-        axes = fig.subplots(nrows, ncols, squeeze=False)
-        for i, ax in enumerate(axes.flat):
-            ax.set_axis_off()
-            if i >= len(years):
-                continue
-            ax.set_aspect("equal")
-            draw(ax, years[i], i == 0)
-            ax.set_title(str(years[i]))
-        fig.suptitle(title)
-        fig.subplots_adjust(left=0.01, right=0.99, top=0.86, bottom=0.05, wspace=0.02,
-                            hspace=0.1)
-        _note(fig, note)
-    return fig
+choropleth_small_multiples.__doc__ = (choropleth_small_multiples.__doc__ or "") + _MAP_OPTIONS_DOC
 
 
 # --------------------------------------------------------------------------- LISA maps
@@ -494,74 +698,110 @@ def _lisa_year(lisa: LisaResult, year: int) -> pd.DataFrame:
     return lisa.table[lisa.table["year"] == year]
 
 
-def _draw_lisa(ax: Axes, layer: gpd.GeoDataFrame, rows: pd.DataFrame, legend: bool,
-               counts: bool = True) -> None:
+def _lisa_labels(frame: Any, rows: pd.DataFrame) -> np.ndarray:
+    cl = pd.Series(rows["cluster"].to_numpy(), index=rows["adcode"].astype(str).to_numpy())
+    lab = cl.reindex(frame.units["adcode"]).to_numpy(dtype=object, copy=True)
+    lab[~frame.in_data] = None
+    return lab
+
+
+def _lisa_paint(frame: Any, rows: pd.DataFrame) -> Any:
+    from matplotlib.colors import to_rgba
+
+    from .esda import ISLAND
+    from .mapframe import nodata_paint
+    lab = _lisa_labels(frame, rows)
+    have = np.array([isinstance(x, str) for x in lab])
+    face = np.array([to_rgba(LISA_COLOURS.get(x, "#cccccc")) if isinstance(x, str)
+                     else (0.0, 0.0, 0.0, 1.0) for x in lab])
+    paint = nodata_paint(frame, face, have)
+    for i in np.flatnonzero(lab == ISLAND):
+        paint.hatch[i] = _HATCH_ISLAND
+    paint.hatch_colour[_HATCH_ISLAND] = "#555555"
+    return paint
+
+
+def _lisa_legend(frame: Any, rows: Sequence[pd.DataFrame]) -> Any:
+    """Cluster types (with counts for a single map) and the no-data entries; a unit counts as
+    "no data" when it lacks a result in any of ``rows``."""
     from matplotlib.patches import Patch
 
     from .esda import CLUSTERS, ISLAND
-    cl = pd.Series(rows["cluster"].to_numpy(), index=rows["adcode"].astype(str).to_numpy())
-    lab = cl.reindex(layer["adcode"].astype(str)).to_numpy(dtype=object)
-    face = [LISA_COLOURS.get(x, "#cccccc") if isinstance(x, str) else "#cccccc" for x in lab]
-    layer.plot(ax=ax, color=face, edgecolor="#bbbbbb", linewidth=0.15)
-    isl = np.array([x == ISLAND for x in lab])
-    if isl.any():
-        layer[isl].plot(ax=ax, facecolor="none", edgecolor="#555555", hatch=_HATCH_ISLAND,
-                        linewidth=0.3)
-    if legend:
-        n_by = cl.value_counts()
-        handles = [Patch(facecolor=LISA_COLOURS[c], edgecolor="#666666", linewidth=0.3,
-                         hatch=_HATCH_ISLAND if c == ISLAND else None,
-                         label=f"{c} ({int(n_by.get(c, 0))})" if counts else c)
-                   for c in CLUSTERS]
-        ax.legend(handles=handles, loc="lower left", fontsize=7, frameon=False)
+    from .mapframe import LegendSpec, nodata_handles
+    labs = [_lisa_labels(frame, r) for r in rows]
+    have = np.logical_and.reduce([np.array([isinstance(x, str) for x in lab]) for lab in labs])
+    counts = pd.Series(labs[0][have]).value_counts() if len(labs) == 1 else None
+    handles = [Patch(facecolor=LISA_COLOURS[c], edgecolor="#666666", linewidth=0.3,
+                     hatch=_HATCH_ISLAND if c == ISLAND else None,
+                     label=f"{c} ({int(counts.get(c, 0))})" if counts is not None else c)
+               for c in CLUSTERS]
+    return LegendSpec(handles=handles + nodata_handles(frame, have, counts=counts is not None))
 
 
 def lisa_cluster_map(lisa: LisaResult, year: int, *, boundaries: gpd.GeoDataFrame | None = None,
                      title: str | None = None, note: str | None = None,
                      labels: Labels = "english", label_units: Sequence[str] = (),
                      font: str | Path | None = None,
-                     figsize: tuple[float, float] = (7.0, 6.0)) -> Figure:
+                     figsize: tuple[float, float] = (7.0, 6.0), extent: str = "auto",
+                     inset: bool | None = None, complete: bool = True,
+                     map_note: str | None = "auto") -> Figure:
     """LISA cluster map of one year: HH, LL, LH, HL, not significant, islands hatched.
 
     The legend counts units per type; the note defaults to the result's ``note``.
     """
+    _check_map_options(extent, map_note)
     rows = _lisa_year(lisa, year)
     family = _font_family(labels, font)
     layer = _layer(boundaries)
-    _check_on_layer(list(rows["adcode"].astype(str)), layer, "the LISA result")
-    fig = _new_figure(figsize, family)
-    fig._spatialinno_family = family  # type: ignore[attr-defined]
-    from matplotlib import rc_context
-    with rc_context(_rc(family)):
-        ax = _map_axes(fig, None)
-        _draw_lisa(ax, layer, rows, True)
-        _annotate(ax, layer, _label_codes(label_units), _names(layer, labels))
-        adj = f", {lisa.adjust}" if lisa.adjust else ""
-        ax.set_title(title or f"LISA clusters: {lisa.variable}, {year} "
-                     f"(p <= {lisa.thresholds[_as_plot_year(year)]:.3g}{adj}, "
-                     f"{lisa.permutations} perm.)")
-        _note(fig, note if note is not None else lisa.note)
+    codes = list(rows["adcode"].astype(str))
+    _check_on_layer(codes, layer, "the LISA result")
+    adj = f", {lisa.adjust}" if lisa.adjust else ""
+    fig, ax = _map_figure(
+        layer, codes, figsize=figsize, family=family, labels=labels,
+        paint=lambda fr: _lisa_paint(fr, rows), legend=lambda fr: _lisa_legend(fr, [rows]),
+        title=title or f"LISA clusters: {lisa.variable}, {year} "
+        f"(p <= {lisa.thresholds[_as_plot_year(year)]:.3g}{adj}, {lisa.permutations} perm.)",
+        note=note if note is not None else lisa.note, map_note=map_note, extent=extent,
+        inset=inset, complete=complete)
+    with _rc_of(fig):
+        _annotate(ax, layer, _label_codes(label_units), labels)
     return fig
+
+
+lisa_cluster_map.__doc__ = (lisa_cluster_map.__doc__ or "") + _MAP_OPTIONS_DOC
 
 
 def lisa_small_multiples(lisa: LisaResult, years: Sequence[int] | None = None, *,
                          boundaries: gpd.GeoDataFrame | None = None, ncols: int = 3,
                          title: str | None = None, note: str | None = None,
                          labels: Labels = "english", font: str | Path | None = None,
-                         panel_size: float = 3.2) -> Figure:
-    """LISA cluster maps of several years side by side (default: every year), one legend."""
+                         panel_size: float = 3.2, extent: str = "auto",
+                         inset: bool | None = None, complete: bool = True,
+                         map_note: str | None = "auto") -> Figure:
+    """LISA cluster maps of several years side by side (default: every year), one legend.
+
+    The grid is chosen from the number of years (at most ``ncols`` columns, no empty row or
+    column); the shared legend goes into the empty cells of the last row, else below the maps.
+    """
     _check_result(lisa, "LisaResult", "lisa_by_year")
     _check_options(ncols=ncols)
+    _check_map_options(extent, map_note)
     years = lisa.years if years is None else _plot_years(years)
     for y in years:
         _lisa_year(lisa, y)
     family = _font_family(labels, font)
     layer = _layer(boundaries)
+    codes = sorted({c for y in years for c in _lisa_year(lisa, y)["adcode"].astype(str)})
     return _small_multiples(
-        years, lambda ax, y, first: _draw_lisa(ax, layer, _lisa_year(lisa, y), first, counts=False),
-        family=family, ncols=ncols, panel_size=panel_size,
-        title=title or f"LISA clusters: {lisa.variable}",
-        note=note if note is not None else lisa.note)
+        years, layer=layer, data_codes=codes,
+        paint=lambda fr, y: _lisa_paint(fr, _lisa_year(lisa, y)),
+        legend=lambda fr: _lisa_legend(fr, [_lisa_year(lisa, y) for y in years]), family=family, ncols=ncols,
+        panel_size=panel_size, title=title or f"LISA clusters: {lisa.variable}",
+        note=note if note is not None else lisa.note, map_note=map_note, labels=labels,
+        extent=extent, inset=inset, complete=complete)
+
+
+lisa_small_multiples.__doc__ = (lisa_small_multiples.__doc__ or "") + _MAP_OPTIONS_DOC
 
 
 # --------------------------------------------------------------------------- Moran plots
@@ -703,8 +943,9 @@ def moran_timeseries(result: GlobalResult, *, band: Literal["permutation", "norm
 
 def agglomeration_map(membership: Any = None, *, boundaries: gpd.GeoDataFrame | None = None,
                       title: str | None = None, note: str | None = None,
-                      cmap: str = "tab20", figsize: tuple[float, float] = (8.0, 6.5)
-                      ) -> Figure:
+                      cmap: str = "tab20", figsize: tuple[float, float] = (8.0, 6.5),
+                      inset: bool | None = None, complete: bool = True,
+                      map_note: str | None = "auto") -> Figure:
     """Map of the urban agglomerations: one colour per agglomeration on the boundary layer.
 
     Parameters
@@ -716,23 +957,27 @@ def agglomeration_map(membership: Any = None, *, boundaries: gpd.GeoDataFrame | 
         registry's order and hatched (``////``), with the count in the legend.
     boundaries
         Layer with an ``adcode`` column (default: the shipped 337-unit layer).
+    inset, complete, map_note
+        As for every map (see below); the map is always national (``extent="national"``).
 
-    Members that are not on the layer are not drawn: on the default prefecture-level layer, the
-    registry's county-level members (e.g. 济源 419001, 仙桃 429004) and Hong Kong and Macao.
-    Other codes off the layer (not in the registry either, e.g. a typo) raise a
-    :class:`PlotWarning` naming them, or a :class:`PlotError` when none is on the layer.
+    With ``complete=True`` (default) the units the layer lacks are drawn from the shipped layer,
+    so the registry's county-level members (e.g. 济源 419001, 仙桃 429004) and Hong Kong and
+    Macao are drawn in their agglomeration's colour, and Taiwan in "in none". With
+    ``complete=False`` members that are not on the layer are not drawn. Codes off the shipped
+    registry (e.g. a typo) raise a :class:`PlotWarning` naming them, or a :class:`PlotError`
+    when none is on the layer.
 
     The legend lists every default agglomeration of the registry (19) in its order with the
-    romanised name and the number of member units on the layer; agglomerations without shipped
+    romanised name and the number of member units drawn; agglomerations without shipped
     members are marked "no members shipped" (or "members unconfirmed" where the registry lists
     only unconfirmed ones, e.g. 宁夏沿黄). Colours are fixed by the registry order (``cmap``
     sampled at 20 points), so the same inputs give the same bytes with :func:`save_figure`.
     """
-    from matplotlib import colormaps, rc_context
-    from matplotlib.patches import Patch
+    from matplotlib import colormaps
 
     from . import agglomerations as ag
 
+    _check_map_options("national", map_note)
     if membership is None:
         membership = ag.membership()
     if not isinstance(membership, Mapping):
@@ -760,42 +1005,64 @@ def agglomeration_map(membership: Any = None, *, boundaries: gpd.GeoDataFrame | 
     layer = _layer(boundaries)
     _check_on_layer(sorted(mem), layer, "the membership",
                     known_off=frozenset(ag._members()["adcode"]))
-    codes = layer["adcode"].astype(str).to_numpy()
-    first = [min(mem[c], key=order.index) if c in mem else None for c in codes]
-    multi = np.array([c in mem and len(mem[c]) > 1 for c in codes])
-    face = [colour[f] if f is not None else (0.9, 0.9, 0.9, 1.0) for f in first]
-    fig = _new_figure(figsize, family)
-    fig._spatialinno_family = family  # type: ignore[attr-defined]
-    with rc_context(_rc(family)):
-        ax = fig.add_axes((0.0, 0.06, 0.56, 0.86))
-        ax.set_axis_off()
-        ax.set_aspect("equal")
-        layer.plot(ax=ax, color=face, edgecolor="white", linewidth=0.2)
-        if multi.any():
-            layer[multi].plot(ax=ax, facecolor="none", edgecolor="#222222", hatch="////",
-                              linewidth=0.3)
-        on_layer = {s: int(sum(1 for c in codes if c in mem and s in mem[c])) for s in order}
-        handles = []
-        for s in order:
-            label = names.get(s, s) if s not in unknown else s
-            label = textwrap.shorten(label, width=44, placeholder="...")
-            n_s = on_layer[s]
-            if n_s:
-                text = f"{label} ({n_s})"
-            elif int(table.set_index("scope").loc[s, "n_units"] if s in known else 0):
-                text = f"{label} (members unconfirmed, not drawn)"
-            else:
-                text = f"{label} (no members shipped)"
-            handles.append(Patch(facecolor=colour[s] if n_s else "white", edgecolor="#666666",
-                                 linewidth=0.3, label=text))
-        if multi.any():
-            handles.append(Patch(facecolor="white", edgecolor="#222222", hatch="////",
-                                 label=f"in two agglomerations ({int(multi.sum())}), "
-                                       "coloured by the first"))
-        handles.append(Patch(facecolor=(0.9, 0.9, 0.9), edgecolor="#666666", linewidth=0.3,
-                             label=f"in none ({int(sum(f is None for f in first))})"))
-        fig.legend(handles=handles, loc="center left", bbox_to_anchor=(0.56, 0.5), fontsize=7,
-                   frameon=False, title="agglomeration (units)", title_fontsize=8)
-        ax.set_title(title or f"Urban agglomerations ({len(default)} national)")
-        _note(fig, note)
+    fig, _ax = _map_figure(
+        layer, list(layer["adcode"].astype(str)), figsize=figsize, family=family,
+        labels="english", paint=lambda fr: _agglomeration_paint(fr, mem, order, colour),
+        legend=lambda fr: _agglomeration_legend(fr, mem, order, colour, names, unknown, table),
+        title=title or f"Urban agglomerations ({len(default)} national)", note=note,
+        map_note=map_note, extent="national", inset=inset, complete=complete)
     return fig
+
+
+agglomeration_map.__doc__ = (agglomeration_map.__doc__ or "") + _MAP_OPTIONS_DOC
+
+_NONE_FACE = (0.9, 0.9, 0.9, 1.0)
+
+
+def _first_scope(frame: Any, mem: Mapping[str, frozenset[str]], order: list[str]
+                 ) -> tuple[list[str | None], np.ndarray]:
+    codes = frame.units["adcode"].to_numpy()
+    first = [min(mem[c], key=order.index) if c in mem else None for c in codes]
+    multi = np.array([c in mem and len(mem[c]) > 1 for c in codes], dtype=bool)
+    return first, multi
+
+
+def _agglomeration_paint(frame: Any, mem: Mapping[str, frozenset[str]], order: list[str],
+                         colour: Mapping[str, Any]) -> Any:
+    from .mapframe import Paint
+    first, multi = _first_scope(frame, mem, order)
+    face = np.array([colour[f] if f is not None else _NONE_FACE for f in first], dtype=float)
+    hatch = ["////" if m else None for m in multi]
+    return Paint(face=face, hatch=hatch, hatch_colour={"////": "#222222"})
+
+
+def _agglomeration_legend(frame: Any, mem: Mapping[str, frozenset[str]], order: list[str],
+                          colour: Mapping[str, Any], names: Mapping[str, str],
+                          unknown: list[str], table: pd.DataFrame) -> Any:
+    from matplotlib.patches import Patch
+
+    from .mapframe import LegendSpec
+    codes = frame.units["adcode"].to_numpy()
+    first, multi = _first_scope(frame, mem, order)
+    known = set(table["scope"])
+    n_units = table.set_index("scope")["n_units"]
+    handles = []
+    for s in order:
+        label = names.get(s, s) if s not in unknown else s
+        label = textwrap.shorten(label, width=44, placeholder="...")
+        n_s = int(sum(1 for c in codes if c in mem and s in mem[c]))
+        if n_s:
+            text = f"{label} ({n_s})"
+        elif int(n_units.loc[s] if s in known else 0):
+            text = f"{label} (members unconfirmed, not drawn)"
+        else:
+            text = f"{label} (no members shipped)"
+        handles.append(Patch(facecolor=colour[s] if n_s else "white", edgecolor="#666666",
+                             linewidth=0.3, label=text))
+    if multi.any():
+        handles.append(Patch(facecolor="white", edgecolor="#222222", hatch="////",
+                             label=f"in two agglomerations ({int(multi.sum())}), "
+                                   "coloured by the first"))
+    handles.append(Patch(facecolor=_NONE_FACE, edgecolor="#666666", linewidth=0.3,
+                         label=f"in none ({int(sum(f is None for f in first))})"))
+    return LegendSpec(handles=handles, title="agglomeration (units)")

@@ -532,7 +532,8 @@ def _step_index(s: _State) -> None:
         return
     last = int(s.data[s.panel.time].max())
     fig = choropleth(s.data, cfg["name"], year=last, boundaries=s.layer, note=s.out.note,
-                     time=s.panel.time, title=f"{cfg['name']} ({cfg['method']}), {last}")
+                     time=s.panel.time, title=f"{cfg['name']} ({cfg['method']}), {last}",
+                     extent=s.analysis.section("output").get("map_extent", "auto"))
     s.out.figure(f"map_{cfg['name']}_{last}", fig, f"{cfg['name']} by city, {last}")
     s.out.log.append(f"index: {cfg['name']} by {cfg['method']} from {len(indicators)} indicators")
 
@@ -797,7 +798,8 @@ def _step_esda(s: _State) -> None:
         years = cfg.get("lisa_years") or sorted({lisa.years[0], lisa.years[-1]})
         if s.layer is None:
             continue
-        s.out.figure(f"lisa_{var}", lisa_small_multiples(lisa, years, boundaries=s.layer, note=s.out.note),
+        s.out.figure(f"lisa_{var}", lisa_small_multiples(lisa, years, boundaries=s.layer, note=s.out.note,
+                                                         extent=a.section("output").get("map_extent", "auto")),
                      f"LISA clusters of {var}, {', '.join(map(str, years))}")
         s.out.figure(f"moran_scatter_{var}_{years[-1]}", moran_scatter(lisa, years[-1], note=s.out.note),
                      f"Moran scatter plot of {var}, {years[-1]}")

@@ -64,6 +64,14 @@ def test_every_output_of_the_demo_says_synthetic(default_run):
             assert "SYNTHETIC DATA" in path.read_text(encoding="utf-8"), path.name
 
 
+def test_default_analysis_map_pdfs_are_under_1_mb(default_run):
+    """Standard maps simplify polygons for display (see spatialinno.mapframe): each map PDF of
+    the default run stays under 1 MB (they were 2.7 MB and 7.7 MB before)."""
+    for name in ("map_nqpf_2022", "lisa_nqpf", "lisa_ln_gtfp", "agglomerations_map"):
+        size = (default_run / "figures" / f"{name}.pdf").stat().st_size
+        assert size < 1_000_000, (name, size)
+
+
 def test_default_analysis_is_byte_identical_on_rerun(default_run, tmp_path):
     again = run(None, tmp_path / "again", quiet=True)
     assert digests(default_run) == digests(again.out)
