@@ -530,6 +530,8 @@ def _ergodic(regime: str, p: np.ndarray, labels: Sequence[str], empty: np.ndarra
                                 f"({p.sum(axis=1).tolist()})")
         with _quiet():
             ss = np.asarray(steady_state(p, fill_empty_classes=fill_empty), dtype=float)
+            if ss.ndim == 2 and ss.shape[0] == 1:  # one recurrent class (+ transient ones)
+                ss = ss[0]
             if ss.ndim == 1:
                 pi = ss
                 m = np.asarray(mfpt(p, fill_empty_classes=fill_empty), dtype=float)

@@ -379,9 +379,11 @@ def optimal_discretization(y: Any, x: Any, *, methods: Sequence[str] = METHODS,
                 best = r
     grid = pd.DataFrame(rows).drop(columns=["strata", "breaks"])
     if best is None:
-        raise SingleStratumError(f"{factor}: no discretisation among methods {list(methods)} "
-                                 f"and k {list(k)} gives strata of at least "
-                                 f"{MIN_STRATUM_SIZE} observations each; use fewer strata")
+        raise SingleStratumError(f"factor {factor!r}: no discretisation among methods "
+                                 f"{list(methods)} and k {list(k)} gives strata of at least "
+                                 f"{MIN_STRATUM_SIZE} observations each (one value may "
+                                 "dominate); use fewer strata, a fixed (method, k), or leave "
+                                 "the factor out")
     choice = {"method": best["method"], "k": best["k"], "q": best["q"], "breaks": best["breaks"]}
     return best["strata"], grid, choice
 
@@ -503,10 +505,10 @@ def _fixed(y: pd.Series, x: pd.Series, f: str, spec: Any
         raise DynamicsOptionError(f"discretize[{f!r}] must be (method, k), e.g. "
                                   f"('quantile', 5); got {spec!r}")
     method, kk = spec
-    strata, breaks = discretize(x, kk, method)
-    if len(np.unique(strata)) < 2:
-        raise SingleStratumError(f"factor {f!r} discretised by {method} into {kk} classes has "
-                                 "one non-empty stratum")
+    try:
+        strata, breaks = discretize(x, kk, method)
+    except SingleStratumError as exc:
+        raise SingleStratumError(f"factor {f!r}: {exc}") from None
     q = q_statistic(y, strata, factor=f).q
     grid = pd.DataFrame([{"factor": f, "method": method, "k": int(kk), "q": q,
                           "smallest_stratum": int(np.bincount(strata).min()), "valid": True}])
