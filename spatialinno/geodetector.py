@@ -28,7 +28,9 @@ is the upper tail of that non-central F; ``p_anova`` the upper tail of the centr
 :math:`F(L-1, N-L)`, i.e. the one-way ANOVA test (F is exactly the ANOVA F statistic). Peer
 conventions differ: R's GD (Song et al. 2020) uses the sample variance in :math:`\\lambda` and
 doubles the tail probability; py-geodetector uses the sample variance; geodetector 0.2 (PyPI)
-uses the population variance as here (checked in the tests).
+uses the population variance as here (checked in the tests). A stratum of one observation is
+kept (it adds 0 to SSW, as in Wang et al. 2010 and R's GD); geodetector 0.2 drops such strata
+and their observations before computing q, which changes q of crossed strata.
 
 Interaction detector: :math:`q(X_1 \\cap X_2)` is q of the strata formed by crossing X1 and X2;
 with :math:`q_1 = q(X_1)`, :math:`q_2 = q(X_2)` (Wang and Xu 2017):
