@@ -353,6 +353,7 @@ def coupling_map(result: CouplingResult, years: Sequence[int], *, boundaries: An
     from .plots import choropleth_small_multiples
     return choropleth_small_multiples(result.table, "D", list(years), boundaries=boundaries,
                                       unit=result.unit, time=result.time, k=5, cmap="RdYlGn",
+                                      ncols=max(1, min(3, len(years))),
                                       note=note if note is not None else result.note,
                                       title="Coupling coordination degree D (common quantile "
                                       "breaks)")

@@ -750,7 +750,8 @@ def markov_heatmap(result: MarkovResult, *, regimes: Sequence[str] | None = None
             if i >= len(regs):
                 ax.set_axis_off()
                 continue
-            image = _draw_matrix(ax, result.matrix(regs[i]), regs[i], result.kind)
+            image = _draw_matrix(ax, result.matrix(regs[i]), regs[i], result.kind,
+                                 first_column=i % ncols == 0)
         if image is not None:
             fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.8, label="probability")
         fig.suptitle(f"{result.kind.capitalize()} Markov transition probabilities: "
@@ -759,7 +760,8 @@ def markov_heatmap(result: MarkovResult, *, regimes: Sequence[str] | None = None
     return fig
 
 
-def _draw_matrix(ax: Any, p: pd.DataFrame, regime: str, kind: str) -> Any:
+def _draw_matrix(ax: Any, p: pd.DataFrame, regime: str, kind: str, first_column: bool
+                 ) -> Any:
     vals = p.to_numpy(dtype=float)
     image = ax.imshow(np.nan_to_num(vals, nan=0.0), cmap="Blues", vmin=0.0, vmax=1.0)
     k = len(p)
@@ -775,7 +777,8 @@ def _draw_matrix(ax: Any, p: pd.DataFrame, regime: str, kind: str) -> Any:
     ax.set_xticks(range(k), list(p.columns), fontsize=6)
     ax.set_yticks(range(k), list(p.index), fontsize=6)
     ax.set_xlabel("t + 1", fontsize=7)
-    ax.set_ylabel("t", fontsize=7)
+    if first_column:
+        ax.set_ylabel("t", fontsize=7)
     ax.set_title("pooled" if regime == "all" and kind == "spatial" else regime, fontsize=8)
     return image
 
