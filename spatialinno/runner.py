@@ -54,7 +54,7 @@ CENSUS_PANEL = DATASETS["census"].file
 # Panels shipped with the package, by the name an analysis file gives in [data] panel.
 SHIPPED_PANELS = {name: (d.file, d.kind, d.note) for name, d in DATASETS.items()}
 DEPENDENCIES = ("numpy", "scipy", "pandas", "geopandas", "shapely", "pyogrio", "pyarrow", "libpysal",
-                "esda", "spreg", "matplotlib", "mapclassify", "formulaic")
+                "esda", "spreg", "matplotlib", "mapclassify", "formulaic", "giddy")
 
 
 def _data_file(name: str) -> Path:
