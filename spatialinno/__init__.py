@@ -5,12 +5,14 @@ Pipeline stages, one module each: ``cities`` (unit registry and history), ``boun
 (NQPF composite indices), ``report`` (table export), ``runner``/``cli`` (end-to-end runs).
 ``weights`` (the ``Weights`` value object), ``esda`` (Moran/LISA by year), ``plots`` (figures),
 ``agglomerations`` (the 19 urban agglomerations), ``models`` (fixed-effects spatial panel
-models: ``fit``, ``etable``).
+models: ``fit``, ``etable``), ``dynamics`` (classic, spatial and LISA Markov chains; centre of
+gravity and standard deviational ellipse), ``coupling`` (coupling coordination degree, obstacle
+degree), ``geodetector`` (the geographical detector).
 """
 
 from __future__ import annotations
 
-from . import agglomerations, cities, datasets, esda, regions
+from . import agglomerations, cities, coupling, datasets, dynamics, esda, geodetector, regions
 from .boundaries import load_boundaries
 from .describe import describe
 from .index import IndexResult, build_index
@@ -41,4 +43,7 @@ __all__ = [
     "demo_panel",
     "describe",
     "regions",
+    "dynamics",
+    "coupling",
+    "geodetector",
 ]
