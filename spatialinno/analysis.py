@@ -476,7 +476,8 @@ def _check_dynamics_references(c: _Checker, doc: dict[str, Any], weights: dict[s
     idx = doc.get("obstacle", {}).get("index")
     names = [doc.get("index", {}).get("name"), *doc.get("indices", {})]
     if idx is not None and idx not in names:
-        c.fail(("obstacle", "index"), f"no index named {idx!r}; declared: {[n for n in names if n]}")
+        declared = [n for n in names if n]
+        c.fail(("obstacle", "index"), f"no index named {idx!r}; declared: {declared}")
     if "obstacle" in doc and idx is None and "index" not in doc:
         c.fail(("obstacle", "index"), "required when there is no [index] table")
     for m in doc.get("geodetector", {}).get("methods", []):

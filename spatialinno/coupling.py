@@ -4,7 +4,7 @@
 
     ccd = coupling_coordination(panel, ["nqpf", "innov_city"])   # C, T, D, level, lagging system
     ccd.moran(w)                                                  # Moran's I of D by year (esda)
-    obs = obstacle_degree(index_result)                           # which indicators hold a city back
+    obs = obstacle_degree(index_result)                   # which indicators hold a city back
     obs.top(3)                                                    # its three largest obstacles
 
 Coupling coordination degree (CCD)
@@ -73,6 +73,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import DynamicsError, DynamicsOptionError, DynamicsWarning, IndexRangeError
+from .esda import DEFAULT_PERMUTATIONS, DEFAULT_SEED
 
 __all__ = [
     "coupling_coordination", "CouplingResult", "ccd_levels", "CCD_LEVELS", "CCD_SOURCE",
@@ -237,7 +238,8 @@ class CouplingResult:
         from .report import to_csv
         return to_csv(self.table)
 
-    def moran(self, w: Any, *, permutations: int = 999, seed: int = 20240101) -> Any:
+    def moran(self, w: Any, *, permutations: int = DEFAULT_PERMUTATIONS,
+              seed: int = DEFAULT_SEED) -> Any:
         """Global Moran's I of D by year (:func:`spatialinno.esda.moran_by_year`)."""
         from .esda import moran_by_year
         return moran_by_year(self.table, "D", w, permutations=permutations, seed=seed,

@@ -72,6 +72,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from .esda import DEFAULT_SEED
 from .errors import (
     DynamicsError,
     DynamicsOptionError,
@@ -91,7 +92,7 @@ __all__ = [
 STOCHASTIC_ATOL = 1e-12
 #: Moran quadrants in giddy's LISA_Markov order (codes 1..4 with ``geoda_quads=False``).
 LISA_STATES = ("HH", "LH", "LL", "HL")
-#: Relative tolerance for "equally spaced years" (years are integers: exact).
+#: Items listed in an error message before "... (N more)".
 _MAX_LISTED = 20
 
 
@@ -194,7 +195,8 @@ def _chain_years(years: Sequence[int] | None, all_years: list[int]) -> list[int]
 
 
 def _aligned_w(w: Any, units: list[str]) -> Any:
-    """W reordered to ``units`` by code, as a libpysal W (errors name missing/extra codes)."""
+    """W reordered to ``units`` by code (:mod:`spatialinno.esda`'s aligned weights: ``sparse``,
+    ``to_libpysal()``, ``islands``, ``label``); errors name missing and extra codes."""
     from . import esda
     from .errors import EsdaError
     try:
@@ -668,7 +670,7 @@ def _homogeneity_tests(sm: Any) -> pd.DataFrame:
 
 
 def lisa_markov(data: Any, variable: str, w: Any, *, permutations: int = 0,
-                alpha: float = 0.05, seed: int = 20240101, fill_empty: bool = False,
+                alpha: float = 0.05, seed: int = DEFAULT_SEED, fill_empty: bool = False,
                 years: Sequence[int] | None = None, unit: str = "adcode", time: str = "year",
                 note: str | None = None) -> MarkovResult:
     r"""Markov chain of the Moran scatter-plot quadrant (HH, LH, LL, HL) of each unit.
@@ -881,8 +883,10 @@ def gravity_centres(data: Any, variable: str, *, years: Sequence[int] | None = N
     if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not scale > 0:
         raise DynamicsOptionError(f"scale must be a positive number of standard deviations; "
                                   f"got {scale!r}")
-    units, sel, arr = panel_matrix(data, variable, unit=unit, time=time, years=years) \
-        if years is None or len(years) > 1 else _single_year(data, variable, unit, time, years)
+    if years is not None and len(years) == 1:
+        units, sel, arr = _single_year(data, variable, unit, time, years)
+    else:
+        units, sel, arr = panel_matrix(data, variable, unit=unit, time=time, years=years)
     xy = _projected_points(units, boundaries)
     rows, ellipses = [], {}
     for j, year in enumerate(sel):

@@ -122,7 +122,8 @@ def test_out_of_range_names_system_unit_year():
     bad = _panel()
     bad.loc[4, "b"] = 1.3
     bad.loc[0, "a"] = np.nan
-    with pytest.raises(IndexRangeError, match=r"'a': 1 value.*110000/2020=nan.*'b'.*120000/2021=1\.3"):
+    with pytest.raises(IndexRangeError,
+                       match=r"'a': 1 value.*110000/2020=nan.*'b'.*120000/2021=1\.3"):
         cp.coupling_coordination(bad, ["a", "b"])
     with pytest.raises(IndexRangeError):
         cp.coupling([[-0.1, 0.5]])
