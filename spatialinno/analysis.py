@@ -51,7 +51,8 @@ Layout (tables and their keys; ``*`` = required)::
                  m (classes of the lag, default k), pooled (quantiles over all unit-years, true,
                  or within each year), cutoffs / lag_cutoffs (fixed interior cut-offs, (a, b]),
                  relative (divide by each year's mean), fill_empty (rows without transitions
-                 stay put), lisa (also the LISA Markov chain), years; spatialinno.dynamics
+                 stay put), lisa (also the LISA Markov chain), years, split_year (test of time
+                 homogeneity: transitions before / from that year); spatialinno.dynamics
     [coupling]   systems* (two or more columns with scores in [0, 1], e.g. "nqpf" and an
                  [indices.NAME]), weights (a_i of T, one per system, summing to 1; default
                  equal), balance_band, moran_weights (Moran's I of D by year), permutations,
@@ -139,7 +140,7 @@ SCHEMA: dict[str, Any] = {
                "m": ("int", False), "pooled": ("bool", False), "cutoffs": ("list[float]", False),
                "lag_cutoffs": ("list[float]", False), "relative": ("bool", False),
                "fill_empty": ("bool", False), "lisa": ("bool", False),
-               "years": ("list[int]", False)},
+               "years": ("list[int]", False), "split_year": ("int", False)},
     "coupling": {"systems": ("list[str]", True), "weights": ("list[float]", False),
                  "balance_band": ("float", False), "moran_weights": ("str", False),
                  "permutations": ("int", False), "map_years": ("list[int]", False)},

@@ -84,7 +84,7 @@ from .errors import (
 __all__ = [
     "markov", "spatial_markov", "lisa_markov", "MarkovResult", "gravity_centres",
     "GravityResult", "panel_matrix", "markov_heatmap", "gravity_map", "LISA_STATES",
-    "STOCHASTIC_ATOL", "DynamicsError", "PanelGapError", "EmptyClassError",
+    "STOCHASTIC_ATOL", "DynamicsError", "DynamicsOptionError", "PanelGapError", "EmptyClassError",
 ]
 
 #: Rows of an estimated transition matrix sum to 1 up to this (counts / row total in floating
@@ -361,7 +361,7 @@ class MarkovResult:
 
 def markov(data: Any, variable: str, *, k: int = 5, classes: Classes = "quantile",
            pooled: bool = True, cutoffs: Sequence[float] | None = None,
-           relative: bool = False, fill_empty: bool = False,
+           relative: bool = False, fill_empty: bool = False, split_year: int | None = None,
            years: Sequence[int] | None = None, unit: str = "adcode", time: str = "year",
            note: str | None = None) -> MarkovResult:
     r"""Classic (aspatial) discrete Markov chain of ``variable`` over the panel's years.
@@ -382,6 +382,10 @@ def markov(data: Any, variable: str, *, k: int = 5, classes: Classes = "quantile
         Interior cut-offs (see the module notes); implies ``classes="cutoffs"``.
     relative
         Divide each year's values by that year's mean first (relative level, Rey 2001).
+    split_year
+        Test time homogeneity: transitions starting before ``split_year`` against those
+        starting in or after it (giddy's ``homogeneity``, Q and LR of Bickenbach and Bode 2003,
+        as in :func:`spatial_markov`), reported in ``tests``.
     fill_empty, years, unit, time, note
         See the module notes.
 
@@ -408,9 +412,33 @@ def markov(data: Any, variable: str, *, k: int = 5, classes: Classes = "quantile
                    summary=False)
     parts = _regime_parts("all", m.transitions, np.asarray(m.p), labels, fill_empty)
     states = _states_table(units, sel, arr, class_ids, labels)
-    return MarkovResult("classic", variable, labels, bounds, *parts, pd.DataFrame(
-        columns=["test", "statistic", "dof", "p_value", "note"]), states, tuple(sel),
-        len(units), scheme, note=note, raw=m)
+    tests = _time_homogeneity(class_ids, sel, len(labels), split_year)
+    return MarkovResult("classic", variable, labels, bounds, *parts, tests, states, tuple(sel),
+                        len(units), scheme, note=note, raw=m)
+
+
+def _time_homogeneity(ids: np.ndarray, years: list[int], k: int, split: int | None
+                      ) -> pd.DataFrame:
+    """Q and LR of equal transition probabilities before and from ``split`` (giddy)."""
+    cols = ["test", "statistic", "dof", "p_value", "note"]
+    if split is None:
+        return pd.DataFrame(columns=cols)
+    starts = years[:-1]
+    if not starts[0] < split <= starts[-1]:
+        raise DynamicsOptionError(f"split_year must leave transitions on both sides: a year in "
+                                  f"{starts[0] + 1}..{starts[-1]}; got {split!r}")
+    T = np.zeros((2, k, k))
+    for j, year in enumerate(starts):
+        np.add.at(T[int(year >= split)], (ids[:, j], ids[:, j + 1]), 1)
+    from giddy.markov import homogeneity
+    with _quiet():
+        h = homogeneity(T, regime_names=[f"before {split}", f"from {split}"])
+    what = f"H0: equal transition probabilities before {split} and from {split}"
+    return pd.DataFrame([
+        {"test": "Q (Bickenbach-Bode chi-square), time", "statistic": float(h.Q),
+         "dof": int(h.dof), "p_value": float(h.Q_p_value), "note": what},
+        {"test": "LR (Bickenbach-Bode likelihood ratio), time", "statistic": float(h.LR),
+         "dof": int(h.dof), "p_value": float(h.LR_p_value), "note": what}], columns=cols)
 
 
 def _classify(arr: np.ndarray, k: int, classes: str, pooled: bool, cutoffs: Any,

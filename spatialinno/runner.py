@@ -1031,11 +1031,14 @@ def _step_markov(s: _State) -> None:
         opts["classes"] = "cutoffs"
     common = {"unit": s.unit, "time": s.panel.time, "note": s.out.note}
     s.out.section(f"Transition dynamics of {var} (Markov chains)")
-    classic = dy.markov(s.data, var, **opts, **common)
+    classic = dy.markov(s.data, var, split_year=cfg.get("split_year"), **opts, **common)
     _markov_tables(s, classic, f"markov_{var}", "Classic Markov chain")
     s.out.table(f"markov_mfpt_{var}", classic.mfpt.pivot(index="from", columns="to",
                                                          values="mfpt").reset_index(),
                 f"Classic Markov chain of {var}: mean first passage times (periods)")
+    if len(classic.tests):
+        s.out.table(f"markov_tests_{var}", classic.tests, f"Classic Markov chain of {var}: "
+                    f"time homogeneity (before / from {cfg['split_year']})")
     if "weights" in cfg:
         w = _check_w_units(s, "markov.weights", cfg["weights"])
         sm = dy.spatial_markov(s.data, var, w, m=cfg.get("m"), lag_cutoffs=cfg.get("lag_cutoffs"),

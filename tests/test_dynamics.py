@@ -247,3 +247,24 @@ def test_gravity_rejects_negative_weights():
                          "v": [1.0, -2.0, 1.0, 1.0, 1.0, 1.0]})
     with pytest.raises(DynamicsError, match="non-negative"):
         dy.gravity_centres(data, "v", boundaries=layer)
+
+
+def test_time_homogeneity_lr_by_hand(us_income):
+    long, _ = us_income
+    m = dy.markov(long, "rpci", k=5, split_year=1970, unit="state", time="year")
+    ids = m.states.pivot(index="unit", columns="year", values="class").apply(
+        lambda c: c.str[1:].astype(int) - 1).to_numpy()
+    T = np.zeros((2, 5, 5))
+    for j, year in enumerate(YEARS[:-1]):
+        for i in range(ids.shape[0]):
+            T[int(year >= 1970), ids[i, j], ids[i, j + 1]] += 1
+    pooled = T.sum(axis=0) / T.sum(axis=0).sum(axis=1, keepdims=True)
+    lr = 0.0
+    for r in range(2):
+        pr = T[r] / T[r].sum(axis=1, keepdims=True)
+        seen = T[r] > 0
+        lr += 2 * (T[r][seen] * np.log(pr[seen] / pooled[seen])).sum()
+    row = m.tests.set_index("test").filter(like="LR", axis=0).iloc[0]
+    assert row["statistic"] == pytest.approx(lr, rel=1e-12)
+    with pytest.raises(dy.DynamicsOptionError, match="split_year"):
+        dy.markov(long, "rpci", split_year=1929, unit="state", time="year")
