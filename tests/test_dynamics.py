@@ -23,6 +23,15 @@ PRINTED_3_ATOL = 5e-4
 # Our weighted ellipse vs pointpats' Yuill formula (same algebra, eigen- vs arctan-based):
 # agreement to rounding on coordinates of order 1e6 m.
 ELLIPSE_RTOL = 1e-10
+# The same arithmetic done twice (giddy through our front end vs giddy directly; an LR computed
+# here from the same counts): rounding of a few operations only.
+SAME_RTOL = 1e-12
+# Probabilities counts / row totals computed twice: identical up to an ulp.
+PROB_ATOL = 1e-15
+# Orientation of points on an exact line: the angle from an eigenvector, ~1e-13 degrees of
+# rounding; the minor axis of collinear points is 0 up to rounding of coordinates ~1e6 m.
+ANGLE_ATOL_DEG = 1e-9
+MINOR_AXIS_ATOL_M = 1e-6
 YEARS = list(range(1929, 2010))
 
 
@@ -137,8 +146,8 @@ def test_lisa_markov_matches_giddy(us_income):
     wide = long.pivot(index="state", columns="year", values="rpci").sort_index()
     ref = LISA_Markov(wide.to_numpy(), W.to_libpysal())
     np.testing.assert_array_equal(ours.matrix("all", "count").to_numpy(), ref.transitions)
-    np.testing.assert_allclose(ours.matrix().to_numpy(), ref.p, rtol=0, atol=1e-15)
-    assert ours.tests["statistic"].iloc[0] == pytest.approx(ref.chi_2[0], rel=1e-12)
+    np.testing.assert_allclose(ours.matrix().to_numpy(), ref.p, rtol=0, atol=PROB_ATOL)
+    assert ours.tests["statistic"].iloc[0] == pytest.approx(ref.chi_2[0], rel=SAME_RTOL)
     assert list(ours.classes) == ["HH", "LH", "LL", "HL"]
 
 
@@ -236,9 +245,9 @@ def test_ellipse_orientation_on_a_line():
     r = np.radians(30.0)
     pts = np.column_stack([t * np.sin(r), t * np.cos(r)]) + [1.0e6, 3.5e6]
     centre, a, b, rot = dy._weighted_ellipse(pts, np.ones(len(t)), 1.0)
-    assert rot == pytest.approx(30.0, abs=1e-9)
-    assert a == pytest.approx(np.sqrt(np.mean(t ** 2)), rel=1e-12)
-    assert b == pytest.approx(0.0, abs=1e-6)
+    assert rot == pytest.approx(30.0, abs=ANGLE_ATOL_DEG)
+    assert a == pytest.approx(np.sqrt(np.mean(t ** 2)), rel=SAME_RTOL)
+    assert b == pytest.approx(0.0, abs=MINOR_AXIS_ATOL_M)
 
 
 def test_gravity_rejects_negative_weights():
@@ -265,6 +274,6 @@ def test_time_homogeneity_lr_by_hand(us_income):
         seen = T[r] > 0
         lr += 2 * (T[r][seen] * np.log(pr[seen] / pooled[seen])).sum()
     row = m.tests.set_index("test").filter(like="LR", axis=0).iloc[0]
-    assert row["statistic"] == pytest.approx(lr, rel=1e-12)
+    assert row["statistic"] == pytest.approx(lr, rel=SAME_RTOL)
     with pytest.raises(dy.DynamicsOptionError, match="split_year"):
         dy.markov(long, "rpci", split_year=1929, unit="state", time="year")
