@@ -59,6 +59,28 @@ Layout (tables and their keys; ``*`` = required)::
     [output]     tables (md, tex, csv), figures (png, pdf), map_extent ("auto" (default): maps
                  zoom to the panel's units when they are fewer than half of the layer's, else
                  national maps; "national"; "panel"; see spatialinno.mapframe)
+    [indices.NAME]  method*, indicators* ("demo" or a table column = "+"/"-"), dimensions,
+                 pooled, shift: a further composite index built like [index] and added to the
+                 data as column NAME (e.g. the second system of a coupling)
+    [markov]     variable*, weights (a declared W: adds the spatial Markov chain conditioned on
+                 the class of the spatial lag, with Q/LR/x2 homogeneity tests), k (classes, 5),
+                 m (classes of the lag, default k), pooled (quantiles over all unit-years, true,
+                 or within each year), cutoffs / lag_cutoffs (fixed interior cut-offs, (a, b]),
+                 relative (divide by each year's mean), fill_empty (rows without transitions
+                 stay put), lisa (also the LISA Markov chain), years, split_year (test of time
+                 homogeneity: transitions before / from that year); spatialinno.dynamics
+    [coupling]   systems* (two or more columns with scores in [0, 1], e.g. "nqpf" and an
+                 [indices.NAME]), weights (a_i of T, one per system, summing to 1; default
+                 equal), balance_band, moran_weights (Moran's I of D by year), permutations,
+                 map_years: coupling C, T, coordination D, the ten-level scale with its source,
+                 the lagging system; spatialinno.coupling
+    [obstacle]   index (the [index] name, default, or an [indices.NAME]), top, year: obstacle
+                 degree of each indicator and dimension
+    [geodetector]  y*, factors* (continuous factors are discretised by the optimal-parameters
+                 search), year (default: the last), methods, k, alpha: factor, interaction,
+                 risk and ecological detectors; spatialinno.geodetector
+    [gravity]    variable*, years, scale: weighted centre of gravity and standard deviational
+                 ellipse by year, with a map
 """
 
 from __future__ import annotations
@@ -136,6 +158,25 @@ SCHEMA: dict[str, Any] = {
                   "time_trim": ("float", False), "missing": (("error", "drop_units"), False)},
     "output": {"tables": ("list[str]", False), "figures": ("list[str]", False),
                "map_extent": (("auto", "national", "panel"), False)},
+    # transition dynamics, coupling coordination, obstacle degree, geodetector, centre of gravity
+    "indices.*": {"method": (("entropy", "topsis", "critic", "equal"), True),
+                  "indicators": ("str|table[str]", True),
+                  "dimensions": ("str|table[list[str]]", False), "pooled": ("bool", False),
+                  "shift": ("float", False)},
+    "markov": {"variable": ("str", True), "weights": ("str", False), "k": ("int", False),
+               "m": ("int", False), "pooled": ("bool", False), "cutoffs": ("list[float]", False),
+               "lag_cutoffs": ("list[float]", False), "relative": ("bool", False),
+               "fill_empty": ("bool", False), "lisa": ("bool", False),
+               "years": ("list[int]", False), "split_year": ("int", False)},
+    "coupling": {"systems": ("list[str]", True), "weights": ("list[float]", False),
+                 "balance_band": ("float", False), "moran_weights": ("str", False),
+                 "permutations": ("int", False), "map_years": ("list[int]", False)},
+    "obstacle": {"index": ("str", False), "top": ("int", False), "year": ("int", False)},
+    "geodetector": {"y": ("str", True), "factors": ("list[str]", True), "year": ("int", False),
+                    "methods": ("list[str]", False), "k": ("list[int]", False),
+                    "alpha": ("float", False)},
+    "gravity": {"variable": ("str", True), "years": ("list[int]", False),
+                "scale": ("float", False)},
 }
 # Numeric keys with a range: (table, key) -> (test, how the message states the range).
 _POSITIVE = (lambda v: v > 0)
@@ -159,6 +200,13 @@ _RANGES: dict[tuple[str, str], tuple[Any, str]] = {
     ("disparity", "hp_lambda"): (lambda v: v >= 0, "a smoothing parameter >= 0 (400 for annual "
                                  "data; 0: no filter)"),
     ("disparity", "time_trim"): (lambda v: 0 < v < 1, "a share of periods in (0, 1), e.g. 1/3"),
+    ("markov", "k"): (lambda v: v >= 2, "a number of classes >= 2"),
+    ("markov", "m"): (lambda v: v >= 2, "a number of classes of the spatial lag >= 2"),
+    ("coupling", "balance_band"): (lambda v: 0 <= v < 1, "a band in [0, 1), e.g. 0.1"),
+    ("coupling", "permutations"): (_POSITIVE, "a positive number of permutations (999 is usual)"),
+    ("obstacle", "top"): (_POSITIVE, "a positive number of obstacles per unit"),
+    ("geodetector", "alpha"): (lambda v: 0 < v < 1, "a level in (0, 1), e.g. 0.05"),
+    ("gravity", "scale"): (_POSITIVE, "a positive number of standard deviations"),
 }
 _REQUIRED_TABLES = ("analysis", "data")
 _TABLE_FORMATS = ("md", "tex", "csv")
@@ -272,6 +320,9 @@ def _matches(value: Any, kind: str) -> bool:
         return isinstance(value, bool)
     if kind == "list[str]":
         return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    if kind == "list[float]":
+        return isinstance(value, list) and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
     if kind == "list[int]":
         return isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
     if kind == "table[str]":
@@ -327,7 +378,7 @@ def load_analysis(path: str | Path) -> Analysis:
             base = name[:-2]
             group = doc.get(base, {})
             if not isinstance(group, dict):
-                c.fail((base,), "expected tables [weights.NAME]")
+                c.fail((base,), f"expected tables [{base}.NAME]")
                 continue
             for sub, table in group.items():
                 c.check_table((base, sub), table, spec)
@@ -426,6 +477,51 @@ def _check_references(c: _Checker, doc: dict[str, Any]) -> None:
     dims = doc.get("index", {}).get("dimensions")
     if isinstance(dims, str) and dims != "demo":
         c.fail(("index", "dimensions"), f"expected 'demo' or a table, got {dims!r}")
+    _check_dynamics_references(c, doc, weights)
+
+
+def _check_dynamics_references(c: _Checker, doc: dict[str, Any], weights: dict[str, Any]) -> None:
+    """[indices.NAME], [markov], [coupling], [obstacle], [geodetector]: names and choices."""
+    from .geodetector import METHODS
+
+    for name, spec in doc.get("indices", {}).items():
+        for key in ("indicators", "dimensions"):
+            if isinstance(spec.get(key), str) and spec[key] != "demo":
+                c.fail(("indices", name, key), f"expected 'demo' or a table, got {spec[key]!r}")
+        if name == doc.get("index", {}).get("name"):
+            c.fail(("indices", name), "this name is already the [index] name")
+    for table, key in (("markov", "weights"), ("coupling", "moran_weights")):
+        ref = doc.get(table, {}).get(key)
+        if ref is not None and ref not in weights:
+            c.fail((table, key), f"no weights named {ref!r}; declared: {sorted(weights)}")
+    markov = doc.get("markov", {})
+    if markov.get("lisa") and "weights" not in markov:
+        c.fail(("markov", "lisa"), "the LISA Markov chain needs [markov] weights = \"NAME\"")
+    for key in ("cutoffs", "lag_cutoffs"):
+        cut = markov.get(key)
+        if cut is not None and (len(cut) < 1 or any(b <= a for a, b in zip(cut, cut[1:]))):
+            c.fail(("markov", key), f"expected increasing interior cut-offs, got {cut!r}")
+    systems = doc.get("coupling", {}).get("systems")
+    if systems is not None and (len(systems) < 2 or len(set(systems)) != len(systems)):
+        c.fail(("coupling", "systems"), f"expected at least 2 different columns, got {systems!r}")
+    cw = doc.get("coupling", {}).get("weights")
+    if cw is not None and systems is not None and (
+            len(cw) != len(systems) or any(v < 0 for v in cw) or abs(sum(cw) - 1) > 1e-8):
+        c.fail(("coupling", "weights"), f"expected {len(systems)} non-negative weights (one per "
+               f"system) summing to 1, got {cw!r}")
+    idx = doc.get("obstacle", {}).get("index")
+    names = [doc.get("index", {}).get("name"), *doc.get("indices", {})]
+    if idx is not None and idx not in names:
+        declared = [n for n in names if n]
+        c.fail(("obstacle", "index"), f"no index named {idx!r}; declared: {declared}")
+    if "obstacle" in doc and idx is None and "index" not in doc:
+        c.fail(("obstacle", "index"), "required when there is no [index] table")
+    for m in doc.get("geodetector", {}).get("methods", []):
+        if m not in METHODS:
+            c.fail(("geodetector", "methods"), f"unknown method {m!r}; expected any of "
+                   f"{list(METHODS)}")
+    if any(k < 2 for k in doc.get("geodetector", {}).get("k", [])):
+        c.fail(("geodetector", "k"), "expected numbers of strata >= 2")
 
 
 def _check_disparity(c: _Checker, d: dict[str, Any], weights: dict[str, Any]) -> None:

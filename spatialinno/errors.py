@@ -395,3 +395,45 @@ class MaritimeLineError(BoundaryError):
 class MapFrameError(PlotError):
     """A map cannot be framed as asked: no unit of the data is on the boundary layer, so there
     is nothing to show or to zoom to."""
+
+
+# --------------------------------------------------------------------------------------------
+# Dynamics, coupling and geographical detector (spatialinno.dynamics, .coupling, .geodetector)
+# --------------------------------------------------------------------------------------------
+
+
+class DynamicsError(SpatialinnoError, ValueError):
+    """Invalid input to the transition-dynamics, coupling or geographical-detector modules."""
+
+
+class DynamicsOptionError(DynamicsError, OptionError):
+    """An option of :mod:`spatialinno.dynamics`, :mod:`~spatialinno.coupling` or
+    :mod:`~spatialinno.geodetector` has a value outside the documented choices."""
+
+
+class PanelGapError(DynamicsError):
+    """Transitions need every unit in every year of the chain; ``.cells`` lists the missing
+    ``(unit, year)`` pairs (absent rows or missing values)."""
+
+    def __init__(self, message: str, cells: list[tuple[str, int]] | None = None) -> None:
+        super().__init__(message)
+        self.cells = list(cells or [])
+
+
+class EmptyClassError(DynamicsError):
+    """A class (state) of a Markov chain, or a stratum, has no observation; the message names it
+    and says how to choose other cut-offs."""
+
+
+class IndexRangeError(DynamicsError):
+    """A system index given to the coupling coordination model lies outside [0, 1]; the message
+    names the system, units and years."""
+
+
+class SingleStratumError(DynamicsError):
+    """A factor of the geographical detector has (or was discretised into) one stratum only, so
+    it cannot stratify anything."""
+
+
+class DynamicsWarning(SpatialinnoWarning):
+    """Legal but suspicious input or results of the dynamics, coupling or geodetector modules."""

@@ -54,7 +54,7 @@ CENSUS_PANEL = DATASETS["census"].file
 # Panels shipped with the package, by the name an analysis file gives in [data] panel.
 SHIPPED_PANELS = {name: (d.file, d.kind, d.note) for name, d in DATASETS.items()}
 DEPENDENCIES = ("numpy", "scipy", "pandas", "geopandas", "shapely", "pyogrio", "pyarrow", "libpysal",
-                "esda", "spreg", "matplotlib", "mapclassify", "formulaic")
+                "esda", "spreg", "matplotlib", "mapclassify", "formulaic", "giddy")
 
 
 def _data_file(name: str) -> Path:
@@ -1100,13 +1100,248 @@ def _step_published(s: _State) -> None:
     s.out.table("published_comparison", table, "Replication: ours vs published", digits=7)
 
 
+# ---- transition dynamics, coupling coordination, obstacle degree, geodetector, centre of gravity
+# (spatialinno.dynamics, .coupling, .geodetector); one step per table of the analysis file.
+
+
+def _index_definition(s: _State, where: str, cfg: dict[str, Any]
+                      ) -> tuple[dict[str, str], dict[str, list[str]] | None]:
+    """Indicators and dimensions of an index table ("demo" expanded), columns checked."""
+    indicators, dimensions = cfg["indicators"], cfg.get("dimensions")
+    if indicators == "demo" or dimensions == "demo":
+        from .data.make_demo_panel import INDICATORS
+        if indicators == "demo":
+            indicators = {k: v[1] for k, v in INDICATORS.items()}
+        if dimensions == "demo":
+            dimensions = {d: [k for k, v in INDICATORS.items() if v[0] == d]
+                          for d in dict.fromkeys(v[0] for v in INDICATORS.values())}
+    missing = [c for c in indicators if c not in s.data.columns]
+    if missing:
+        raise _fail(s.analysis, f"{where}.indicators", f"unknown variable(s) {missing}; columns "
+                    f"are {list(s.data.columns)}")
+    return indicators, dimensions
+
+
+def _named_index(s: _State, name: str, where: str) -> Any:
+    """The IndexResult of [index] (when ``name`` is its name) or of [indices.NAME], rebuilt
+    from the analysis file (build_index is deterministic)."""
+    from .index import build_index
+
+    main = s.analysis.section("index")
+    extra = s.analysis.section("indices")
+    if main.get("name") == name:
+        cfg, table = main, "index"
+    elif name in extra:
+        cfg, table = extra[name], f"indices.{name}"
+    else:
+        raise _fail(s.analysis, where, f"no index named {name!r}; declared: "
+                    f"{[main.get('name')] + sorted(extra) if main else sorted(extra)}")
+    indicators, dimensions = _index_definition(s, table, cfg)
+    return build_index(s.data, indicators, method=cfg["method"], dimensions=dimensions,
+                       unit=s.unit, time=s.panel.time, pooled=cfg.get("pooled", True), name=name,
+                       **({"shift": cfg["shift"]} if "shift" in cfg else {}))
+
+
+def _step_indices(s: _State) -> None:
+    """Further composite indices ([indices.NAME]), e.g. the second system of a coupling."""
+    specs = s.analysis.section("indices")
+    s.out.section("Further composite indices")
+    for name in specs:
+        if name in s.data.columns:
+            raise _fail(s.analysis, f"indices.{name}", f"the data already have a column "
+                        f"{name!r}; name the index differently")
+        idx = _named_index(s, name, f"indices.{name}")
+        s.data = idx.with_index(s.data, include_dimensions=False)
+        s.out.table(f"index_weights_{name}", idx.weights,
+                    f"Index '{name}': indicator weights ({specs[name]['method']})")
+        s.out.log.append(f"indices: {name} by {specs[name]['method']} from "
+                         f"{len(idx.indicators)} indicators")
+
+
+def _step_markov(s: _State) -> None:
+    """Classic, spatial and LISA Markov chains of one variable ([markov])."""
+    from . import dynamics as dy
+
+    a, cfg = s.analysis, s.analysis.section("markov")
+    var = cfg["variable"]
+    if var not in s.data.columns:
+        raise _fail(a, "markov.variable", f"unknown variable {var!r}; columns are "
+                    f"{list(s.data.columns)}")
+    opts = {k: cfg[k] for k in ("k", "pooled", "cutoffs", "relative", "fill_empty", "years")
+            if k in cfg}
+    if "cutoffs" in cfg:
+        opts["classes"] = "cutoffs"
+    common = {"unit": s.unit, "time": s.panel.time, "note": s.out.note}
+    s.out.section(f"Transition dynamics of {var} (Markov chains)")
+    classic = dy.markov(s.data, var, split_year=cfg.get("split_year"), **opts, **common)
+    _markov_tables(s, classic, f"markov_{var}", "Classic Markov chain")
+    s.out.table(f"markov_mfpt_{var}", classic.mfpt.pivot(index="from", columns="to",
+                                                         values="mfpt").reset_index(),
+                f"Classic Markov chain of {var}: mean first passage times (periods)")
+    if len(classic.tests):
+        s.out.table(f"markov_tests_{var}", classic.tests, f"Classic Markov chain of {var}: "
+                    f"time homogeneity (before / from {cfg['split_year']})")
+    if "weights" in cfg:
+        w = _check_w_units(s, "markov.weights", cfg["weights"])
+        sm = dy.spatial_markov(s.data, var, w, m=cfg.get("m"), lag_cutoffs=cfg.get("lag_cutoffs"),
+                               **opts, **common)
+        _markov_tables(s, sm, f"spatial_markov_{var}",
+                       f"Spatial Markov chain (W = {cfg['weights']})")
+        s.out.table(f"spatial_markov_tests_{var}", sm.tests, f"Spatial Markov chain of {var}: "
+                    "homogeneity of the transition probabilities across lag classes")
+        s.out.figure(f"spatial_markov_{var}", sm.figure(note=s.out.note), f"Spatial Markov "
+                     f"transition probabilities of {var}: pooled and by class of the spatial lag")
+        if cfg.get("lisa", False):
+            lm = dy.lisa_markov(s.data, var, w, years=cfg.get("years"), **common)
+            _markov_tables(s, lm, f"lisa_markov_{var}", f"LISA Markov chain (W = "
+                           f"{cfg['weights']})")
+            s.out.table(f"lisa_markov_tests_{var}", lm.tests, f"LISA Markov chain of {var}: "
+                        "independence of the unit's and its neighbours' chains")
+    else:
+        s.out.figure(f"markov_{var}", classic.figure(note=s.out.note),
+                     f"Markov transition probabilities of {var}")
+    s.out.log.append(f"markov {var}: {len(classic.classes)} classes ({classic.scheme}), "
+                     f"{classic.n_units} units, years {classic.years[0]}-{classic.years[-1]}")
+
+
+def _markov_tables(s: _State, res: Any, name: str, what: str) -> None:
+    s.out.table(name, res.summary(), f"{what} of {res.variable}, {res.years[0]}-"
+                f"{res.years[-1]}: transitions n, probabilities to each class in t+1, steady "
+                f"state; classes: {res.scheme}")
+    bounds = res.class_bounds if res.lag_bounds is None else pd.concat(
+        [res.class_bounds.assign(of=res.variable),
+         res.lag_bounds.drop(columns="scheme").assign(of=f"W.{res.variable}")],
+        ignore_index=True)
+    s.out.table(f"{name}_classes", bounds, f"{what} of {res.variable}: class bounds (lower, "
+                "upper] and observations")
+
+
+def _step_coupling(s: _State) -> None:
+    """Coupling coordination of two or more indices ([coupling]), its levels, maps, Moran's I."""
+    from . import coupling as cp
+
+    a, cfg = s.analysis, s.analysis.section("coupling")
+    unknown = [v for v in cfg["systems"] if v not in s.data.columns]
+    if unknown:
+        raise _fail(a, "coupling.systems", f"unknown variable(s) {unknown}; columns are "
+                    f"{list(s.data.columns)} (declare further indices in [indices.NAME])")
+    res = cp.coupling_coordination(s.data, cfg["systems"], weights=cfg.get("weights"),
+                                   balance_band=cfg.get("balance_band",
+                                                        cp.DEFAULT_BALANCE_BAND),
+                                   unit=s.unit, time=s.panel.time, note=s.out.note)
+    names = " x ".join(res.systems)
+    s.out.section(f"Coupling coordination of {names}")
+    levels = cp.ccd_levels()
+    s.out.table("coupling_levels", levels.drop(columns=["lower", "upper"]),
+                f"The ten levels of the coordination degree D. Source: {levels.attrs['source']}")
+    wtext = ", ".join(f"{n} {v:g}" for n, v in zip(res.systems, res.weights, strict=True))
+    s.out.table("coupling_by_year", res.by_year(), f"Coupling C, comprehensive index T "
+                f"(weights {wtext}) and coordination D = sqrt(C T): means by year and units "
+                "at each level")
+    s.out.table("coupling_lagging", res.lagging_counts(), f"Relative development: units whose "
+                f"lowest/highest score is at least {1 - res.balance_band:g} ('balanced'), else "
+                "the lagging system (package convention)")
+    if "moran_weights" in cfg:
+        w = _check_w_units(s, "coupling.moran_weights", cfg["moran_weights"])
+        seed = int(a.section("analysis")["seed"])
+        mor = res.moran(w, permutations=cfg.get("permutations", 999), seed=seed)
+        s.out.table("coupling_moran", mor.summary(), f"Global Moran's I of D by year "
+                    f"(W = {cfg['moran_weights']})")
+    if s.layer is not None:
+        years = cfg.get("map_years") or sorted({int(res.table[s.panel.time].min()),
+                                                int(res.table[s.panel.time].max())})
+        s.out.figure("coupling_map", cp.coupling_map(res, years, boundaries=s.layer,
+                                                     note=s.out.note),
+                     f"Coupling coordination degree D of {names}, {', '.join(map(str, years))}")
+    s.out.log.append(f"coupling {names}: mean D {res.table['D'].mean():.4f}")
+
+
+def _step_obstacle(s: _State) -> None:
+    """Obstacle degree of the indicators of an index ([obstacle])."""
+    from .coupling import obstacle_degree
+
+    cfg = s.analysis.section("obstacle")
+    name = cfg.get("index", s.analysis.section("index").get("name", ""))
+    res = obstacle_degree(_named_index(s, name, "obstacle.index"), note=s.out.note)
+    year = cfg.get("year", int(s.data[s.panel.time].max()))
+    s.out.section(f"Obstacle degree of the indicators of {name}")
+    s.out.table(f"obstacle_{name}", res.mean_by_year(), f"Mean obstacle degree of each "
+                f"indicator of {name} by year (O = F I / sum F I)")
+    if len(res.dimensions):
+        s.out.table(f"obstacle_dimensions_{name}", res.mean_by_year("dimension"),
+                    f"Mean obstacle degree of each dimension of {name} by year")
+    s.out.table(f"obstacle_top_{name}_{year}", res.top_wide(cfg.get("top", 3), year),
+                f"The largest obstacles of each unit in {year}")
+    s.out.figure(f"obstacle_{name}", res.figure(note=s.out.note),
+                 f"Mean obstacle degree of the indicators of {name}")
+    s.out.log.append(f"obstacle {name}: top indicator {res.mean_by_year()['indicator'].iloc[0]}")
+
+
+def _step_geodetector(s: _State) -> None:
+    """Geographical detector of one variable on factors in one year ([geodetector])."""
+    from .geodetector import METHODS, geodetector
+
+    a, cfg = s.analysis, s.analysis.section("geodetector")
+    unknown = [v for v in [cfg["y"], *cfg["factors"]] if v not in s.data.columns]
+    if unknown:
+        raise _fail(a, "geodetector.factors", f"unknown variable(s) {unknown}")
+    year = cfg.get("year", int(s.data[s.panel.time].max()))
+    data = s.data[s.data[s.panel.time] == year]
+    if data.empty:
+        raise _fail(a, "geodetector.year", f"no rows in {year}")
+    res = geodetector(data, cfg["y"], cfg["factors"], methods=cfg.get("methods", METHODS),
+                      k=cfg.get("k", [3, 4, 5, 6, 7]), alpha=cfg.get("alpha", 0.05),
+                      note=s.out.note)
+    s.out.section(f"Geographical detector of {cfg['y']}, {year}")
+    s.out.table("geodetector_factor", res.summary(), "Factor detector: q, F, p (non-central F), "
+                "p_anova (central F)")
+    for key, caption in (("discretization", "Optimal discretisation of continuous factors "
+                          "(largest q over methods and numbers of strata)"),
+                         ("interaction", "Interaction detector: q(X1 ∩ X2) and its type"),
+                         ("ecological", "Ecological detector: F = SSW1 / SSW2"),
+                         ("risk", "Risk detector: stratum means and Welch t tests")):
+        if len(getattr(res, key)):
+            s.out.table(f"geodetector_{key}", getattr(res, key), caption)
+    if len(res.interaction):
+        s.out.figure("geodetector_interaction", res.figure(note=s.out.note),
+                     f"Geographical detector of {cfg['y']}: q and interactions")
+    s.out.log.append(f"geodetector {cfg['y']} {year}: max q {res.factor['q'].max():.4f}")
+
+
+def _step_gravity(s: _State) -> None:
+    """Centre of gravity and standard deviational ellipse by year ([gravity])."""
+    from .dynamics import gravity_centres
+
+    a, cfg = s.analysis, s.analysis.section("gravity")
+    if s.layer is None:
+        raise _fail(a, "gravity", "the centre of gravity needs boundaries ([data] boundaries)")
+    var = cfg["variable"]
+    if var not in s.data.columns:
+        raise _fail(a, "gravity.variable", f"unknown variable {var!r}")
+    res = gravity_centres(s.data, var, years=cfg.get("years"), boundaries=s.layer,
+                          scale=cfg.get("scale", 1.0), unit=s.unit, time=s.panel.time,
+                          note=s.out.note)
+    s.out.section(f"Centre of gravity of {var}")
+    s.out.table(f"gravity_{var}", res.table, "Weighted centre of gravity and standard "
+                f"deviational ellipse of {var} by year (Albers equal-area, km)")
+    s.out.figure(f"gravity_{var}", res.figure(boundaries=s.layer, note=s.out.note),
+                 f"Standard deviational ellipses and the trajectory of the centre of {var}")
+    s.out.log.append(f"gravity {var}: moved {res.table['moved_km'].sum():.1f} km in total")
+
+
 STEPS: list[tuple[str, str | None, Callable[[_State], None]]] = [
     ("data", None, _step_data),
     ("index", "index", _step_index),
+    ("indices", "indices", _step_indices),
     ("describe", "describe", _step_describe),
     ("weights", "weights", _step_weights),
     ("esda", "esda", _step_esda),
     ("disparity", "disparity", _step_disparity),
+    ("markov", "markov", _step_markov),
+    ("coupling", "coupling", _step_coupling),
+    ("obstacle", "obstacle", _step_obstacle),
+    ("geodetector", "geodetector", _step_geodetector),
+    ("gravity", "gravity", _step_gravity),
     ("choose", "choose", _step_choose),
     ("models", "models", _step_models),
     ("agglomerations", "agglomerations", _step_agglomerations),

@@ -22,13 +22,15 @@ import pytest
 # The versions every peer comparison was last checked against (the CI constraints file pins them).
 CHECKED: dict[str, str] = {
     "spreg": "1.9.0",
-    "esda": "2.9.0",
+    "esda": "2.8.2",  # giddy 2.3.8 requires esda<2.9; 2.8.2 and 2.9.0 have the same moran.py
     "libpysal": "4.14.1",
     "pymcdm": "1.4.0",
     "linearmodels": "7.1",
     "pygeoda": "0.1.3",
     "inequality": "1.1.2",
     "convergence_clubs": "0.1.2",
+    "pointpats": "2.5.5",
+    "geodetector": "0.2.0",
 }
 
 # (package, predicate on the installed version, why the compared numbers differ there).
