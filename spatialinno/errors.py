@@ -365,3 +365,13 @@ class EstimationError(SpatialinnoError, RuntimeError):
 class BadScaleError(ModelSpecificationError):
     """A variable's magnitude (e.g. 1e200 or 1e-200) is outside what the estimator can square in
     double precision; the message names it and says how to rescale."""
+
+
+class TableOptionError(OptionError):
+    """An option of a publication table or exporter is invalid (an unknown output format, a
+    keep/drop/order pattern that matches no variable, tests not one list per model); the message
+    says what is accepted."""
+
+
+class EtableOptionError(TableOptionError, ModelSpecificationError):
+    """An option of :func:`spatialinno.models.etable` or ``effects_table`` is invalid."""
