@@ -41,7 +41,7 @@ Layout (tables and their keys; ``*`` = required)::
                  moran_variable, two_w (fit the within/between two-W model and test rho_w = rho_b)
     [describe]   variables*, labels (table: column = label), by ("year", a column, or
                  "agglomeration"): descriptive statistics (N, mean, SD, min, max), "Table 1"
-    [output]     tables (md, tex, csv), figures (png, pdf)
+    [output]     tables (md, tex, csv, docx; default all four), figures (png, pdf)
 """
 
 from __future__ import annotations
@@ -125,7 +125,7 @@ _RANGES: dict[tuple[str, str], tuple[Any, str]] = {
     ("published", "tolerance"): (lambda v: v >= 0, "a non-negative tolerance"),
 }
 _REQUIRED_TABLES = ("analysis", "data")
-_TABLE_FORMATS = ("md", "tex", "csv")
+_TABLE_FORMATS = ("md", "tex", "csv", "docx")
 _FIGURE_FORMATS = ("png", "pdf")
 _NAME = r"([A-Za-z_][A-Za-z0-9_]*)"
 _DERIVE = re.compile(rf"^(log|log1p|sqrt)\(\s*{_NAME}\s*(?:/\s*{_NAME}\s*)?\)$")
