@@ -906,6 +906,7 @@ def _step_choose(s: _State) -> None:
 
 def _step_models(s: _State) -> None:
     from .models import effects_table, etable, fit
+    from .models.table import model_effects
 
     a = s.analysis
     specs = a.doc.get("models", [])
@@ -928,8 +929,11 @@ def _step_models(s: _State) -> None:
         s.models[m["name"]] = res
         s.out.table(f"model_{m['name']}", res.tidy(), f"Model {m['name']}: {m['model'].upper()}, "
                     f"{m['effects']} effects, W = {m['weights']}")
-        if res.effects is not None and len(res.effects):
-            s.out.table(f"effects_{m['name']}", res.effects, f"Model {m['name']}: direct, indirect and total effects")
+        eff = model_effects(res)
+        if eff.frame is not None and len(eff.frame):
+            s.out.table(f"effects_{m['name']}", report.with_layout(
+                eff.frame.copy(), report.Layout(note=f"Effects: {eff.long}.")),
+                f"Model {m['name']}: direct, indirect and total effects")
         s.out.log.append(f"model {m['name']}: log-likelihood {res.loglik:.4f}")
     names = [f"({i + 1}) {name}" for i, name in enumerate(s.models)]
     models = list(s.models.values())

@@ -156,7 +156,7 @@ def test_lisa_counts_have_a_year_column(default_run):
 
 def test_report_has_contents_sections_settings_and_every_warning(default_run):
     page = (default_run / "report.html").read_text(encoding="utf-8")
-    toc = re.search(r'<nav class="toc">(.*?)</nav>', page, re.S).group(1)
+    toc = re.search(r'<nav class="toc">(.*?)</nav>', page, re.DOTALL).group(1)
     sections = re.findall(r'<section id="(s\d+)"><h2>', page)
     assert sections and all(f'href="#{s}"' in toc for s in sections)
     # compact Moran table (I, E[I], z, p by year and W) with the full one folded below

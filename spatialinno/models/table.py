@@ -33,7 +33,7 @@ import pandas as pd
 from ..errors import EtableOptionError
 from .results import SpatialPanelResults
 
-__all__ = ["etable", "effects_table"]
+__all__ = ["etable", "effects_table", "model_effects", "ModelEffects"]
 
 _TYPES = ("df", "md", "tex", "docx")
 _STATS = ("se", "t")
@@ -126,10 +126,13 @@ def _as_list(value: str | Sequence[str]) -> list[str]:
 
 # -- effects of one model --------------------------------------------------------------------------
 @dataclass(frozen=True)
-class _Effects:
+class ModelEffects:
+    """A model's direct/indirect/total effects as the tables report them, and how they were
+    obtained: ``short`` for the table's "Effects computed by" row, ``long`` for its note."""
+
     frame: pd.DataFrame | None
-    short: str        # for the "Effects" row
-    long: str         # for the note
+    short: str
+    long: str
 
     def get(self, variable: str, kind: str) -> tuple[float, float, float] | None:
         if self.frame is None:
@@ -141,29 +144,31 @@ class _Effects:
         return float(r["estimate"]), float(r["std_error"]), float(r["p_value"])
 
 
-def _effects_of(m: SpatialPanelResults) -> _Effects:
-    """Exact effects where they are linear in the parameters, else the fit's effects."""
+def model_effects(m: SpatialPanelResults) -> ModelEffects:
+    """Exact effects where they are linear in the parameters (SEM, SLX, SDEM:
+    :meth:`~SpatialPanelResults.exact_effects`), else the effects computed at fit time
+    (simulation or delta method), with a description of the method."""
     if m.effects_are_linear and m._mult is not None:
-        return _Effects(m.exact_effects(), "exact",
+        return ModelEffects(m.exact_effects(), "exact",
                         "exact: linear in the parameters (no spatial lag of y), computed at the "
                         "estimates, with exact standard errors of the linear combinations")
     eff = m.effects
     if eff is None or not len(eff):
-        return _Effects(None, "not computed", "")
+        return ModelEffects(None, "not computed", "")
     method = eff.attrs.get("method", "")
     if method == "simulation":
         draws = eff.attrs.get("draws")
         d = f"{draws} " if draws else ""
-        return _Effects(eff, f"simulated ({draws})" if draws else "simulated",
+        return ModelEffects(eff, f"simulated ({draws})" if draws else "simulated",
                         f"mean and standard deviation of {d}simulated draws of the parameters "
                         "from N(estimates, covariance) (LeSage & Pace 2009, sec. 2.7)")
     if method == "delta":
-        return _Effects(eff, "delta", "at the estimates, standard errors by the delta "
+        return ModelEffects(eff, "delta", "at the estimates, standard errors by the delta "
                         "method (numerical Jacobian)")
-    return _Effects(eff, method or "given", "")
+    return ModelEffects(eff, method or "given", "")
 
 
-def _effects_note(cols: list[str], effs: list[_Effects]) -> str:
+def _effects_note(cols: list[str], effs: list[ModelEffects]) -> str:
     groups: dict[str, list[str]] = {}
     for col, e in zip(cols, effs, strict=True):
         if e.long:
@@ -225,7 +230,7 @@ def _param_rows(rows: _Rows, models, terms: list[tuple[str, str]], digits: int,
         rows.add("", below)
 
 
-def _effect_rows(rows: _Rows, effs: list[_Effects], variables: list[str], labels: dict,
+def _effect_rows(rows: _Rows, effs: list[ModelEffects], variables: list[str], labels: dict,
                  digits: int, stars: tuple[float, float, float], stat: str) -> None:
     rows.add("Effects computed by", [e.short for e in effs])
     for kind in _KINDS:
@@ -361,7 +366,7 @@ def etable(models: Sequence[SpatialPanelResults], type: str = "df", *, digits: i
     if spatial:
         rows.section("Spatial parameters")
         _param_rows(rows, models, [(t, lab(t)) for t in spatial], digits, stars, stat)
-    effs = [_effects_of(m) for m in models]
+    effs = [model_effects(m) for m in models]
     notes = [_star_note(stat, stars)]
     if effects and any(e.frame is not None for e in effs):
         rows.section("Direct, indirect and total effects")
@@ -403,7 +408,7 @@ def effects_table(models: Sequence[SpatialPanelResults], type: str = "df", *, di
     """
     cols = _check_options(models, type, stat, names, None, "effects_table")
     labels = dict(labels or {})
-    effs = [_effects_of(m) for m in models]
+    effs = [model_effects(m) for m in models]
     variables = _select(_variables(models), keep, drop, order)
     variables = [v for v in variables if any(e.get(v, "direct") is not None for e in effs)]
     body: list[list[str]] = []

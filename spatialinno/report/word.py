@@ -26,7 +26,7 @@ from .latex import _em, _is_number
 __all__ = ["to_docx", "docx_table_text", "FIXED_TIME"]
 
 #: The creation and modification time written into every .docx (run-invariant bytes).
-FIXED_TIME = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
+FIXED_TIME = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 _THICK, _THIN = 12, 6            # eighths of a point: 1.5 pt and 0.75 pt rules
 _SIZES = (10.5, 9.0, 7.5)        # 五号, 小五, 六号
