@@ -231,6 +231,9 @@ def _wrapped(cols: list[_Column], budget_em: float) -> list[float | None] | None
 
 
 def _plan_width(g: Grid, cols: list[_Column]) -> _Plan:
+    """The first of :data:`_CONFIGS` in which the table fits at its natural width, or else with
+    its long text columns wrapped; nothing fitting, the last with the narrowest wrapping, scaled
+    down by adjustbox."""
     for orientation, size, sep in _CONFIGS:
         avail = TEXTWIDTH_PT if orientation == "portrait" else TEXTHEIGHT_PT
         natural = [c.width for c in cols]
@@ -244,19 +247,20 @@ def _plan_width(g: Grid, cols: list[_Column]) -> _Plan:
             widths = [c.width if wr is None else wr for c, wr in zip(cols, wraps, strict=True)]
             return _Plan(orientation, size, sep, tuple(wraps), _width_pt(g, widths, size, sep),
                          True)
-    orientation, size, sep = _CONFIGS[-1]
-    wraps = tuple(None if c.numeric else max(c.min_width, min(c.width, 6.0)) for c in cols)
+    orientation, size, sep = _CONFIGS[-1]  # nothing fits: narrowest wrapping, then scaled
+    floors = [max(c.min_width, min(c.width, 6.0)) for c in cols]
+    wraps = tuple(None if c.numeric or c.width <= f else f for c, f in zip(cols, floors, strict=True))
     widths = [c.width if wr is None else wr for c, wr in zip(cols, wraps, strict=True)]
     return _Plan(orientation, size, sep, wraps, _width_pt(g, widths, size, sep), True)
 
 
-def _height_pt(g: Grid, cols: list[_Column], plan: _Plan, note: str | None,
-               caption: str | None) -> float:
+def _height_pt(g: Grid, plan: _Plan, note: str | None, caption: str | None) -> float:
+    """Estimated height: rows (wrapped cells take several lines), header, caption, note."""
     line = _BASELINE_PT[plan.size]
     lines = 0
-    for row in g.rows:
-        per = [math.ceil(_em(cell) / wr) if wr else 1
-               for cell, wr in zip(row, plan.wraps, strict=True)]
+    for i, row in enumerate(g.rows):
+        per = [1] if i in g.sections else [math.ceil(_em(cell) / wr) if wr else 1
+                                           for cell, wr in zip(row, plan.wraps, strict=True)]
         lines += max(per + [1])
     head = 1 + len(g.bands)
     avail = TEXTWIDTH_PT if plan.orientation == "portrait" else TEXTHEIGHT_PT
@@ -269,7 +273,7 @@ def _plan(g: Grid, note: str | None, caption: str | None) -> tuple[list[_Column]
     cols = _columns(g)
     plan = _plan_width(g, cols)
     page = TEXTHEIGHT_PT if plan.orientation == "portrait" else TEXTWIDTH_PT
-    if _height_pt(g, cols, plan, note, caption) > _HEIGHT_SHARE * page:
+    if _height_pt(g, plan, note, caption) > _HEIGHT_SHARE * page:
         plan = _Plan(plan.orientation, plan.size, plan.sep, plan.wraps, plan.width_pt, False, True)
     return cols, plan
 
