@@ -838,7 +838,7 @@ def _step_esda(s: _State) -> None:
                    f"adjustment: {_ADJUST_TEXT[adjust]}; islands ({len(lisa.islands)}) have no "
                    "local statistic.")
         s.out.table(f"lisa_counts_{var}", lisa.summary(), f"LISA cluster counts of {var} by year")
-        years = cfg.get("lisa_years") or [lisa.years[0], lisa.years[-1]]
+        years = cfg.get("lisa_years") or sorted({lisa.years[0], lisa.years[-1]})  # T may be 1
         if s.layer is not None:
             s.out.figure(f"lisa_{var}", lisa_small_multiples(lisa, years, boundaries=s.layer,
                                                              note=s.out.note),
