@@ -1,15 +1,17 @@
 """spatialinno: spatial econometrics of innovation in China's cities.
 
 Pipeline stages, one module each: ``cities`` (unit registry and history), ``boundaries``
-(shipped and user boundary layers), ``panel`` (yearbook panels and the join), ``index``
-(NQPF composite indices), ``report`` (table export), ``runner``/``cli`` (end-to-end runs).
-``weights`` (the ``Weights`` value object), ``esda`` (Moran/LISA by year), ``plots`` (figures;
-``mapframe``: the standard map frame of China every map is drawn in),
-``agglomerations`` (the 19 urban agglomerations), ``models`` (fixed-effects spatial panel
-models: ``fit``, ``etable``), ``disparity`` (Dagum Gini, Theil, sigma-, beta- and club
-convergence by agglomeration or region), ``distribution`` (kernel densities by year); ``dynamics`` (classic, spatial and LISA Markov chains; centre of
-gravity and standard deviational ellipse), ``coupling`` (coupling coordination degree, obstacle
-degree), ``geodetector`` (the geographical detector).
+(shipped and user boundary layers), ``panel`` and ``yearbook`` (yearbook files and the join),
+``index`` (NQPF composite indices), ``describe`` (descriptive statistics), ``weights`` (the
+``Weights`` value object), ``esda`` (Moran/LISA by year), ``disparity`` (Dagum Gini, Theil,
+sigma-, beta- and club convergence by agglomeration or region), ``distribution`` (kernel
+densities by year), ``dynamics`` (classic, spatial and LISA Markov chains; centre of gravity and
+standard deviational ellipse), ``coupling`` (coupling coordination degree, obstacle degree),
+``geodetector`` (the geographical detector), ``agglomerations`` (the 19 urban agglomerations),
+``regions`` (study regions), ``models`` (fixed-effects spatial panel models: ``fit``,
+``etable``, ``effects_table``), ``plots`` (figures; ``mapframe``: the standard map frame of
+China), ``report`` (tables: Markdown, LaTeX, Word, CSV, HTML), ``datasets`` (the shipped demo
+and census panels), ``runner``/``cli`` (end-to-end runs).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from . import (agglomerations, cities, coupling, datasets, disparity, distributi
 from .boundaries import load_boundaries
 from .describe import describe
 from .index import IndexResult, build_index
-from .models import choose_model, etable, fit
+from .models import choose_model, effects_table, etable, fit
 from .panel import JoinReport, Panel, load_panel, read_table
 from .runner import demo_panel
 from .weights import Weights
@@ -35,6 +37,7 @@ __all__ = [
     "Weights",
     "fit",
     "etable",
+    "effects_table",
     "choose_model",
     "load_boundaries",
     "load_panel",

@@ -56,7 +56,7 @@ Layout (tables and their keys; ``*`` = required)::
                  beta-convergence beside the absolute one), cov ("clustered" (default) or
                  "unadjusted", fe only); clubs (Phillips-Sul log t and clubs), hp_lambda (400;
                  0: no filter), time_trim (1/3); missing ("error" or "drop_units")
-    [output]     tables (md, tex, csv), figures (png, pdf), map_extent ("auto" (default): maps
+    [output]     tables (md, tex, csv, docx; default all four), figures (png, pdf), map_extent ("auto" (default): maps
                  zoom to the panel's units when they are fewer than half of the layer's, else
                  national maps; "national"; "panel"; see spatialinno.mapframe)
     [indices.NAME]  method*, indicators* ("demo" or a table column = "+"/"-"), dimensions,
@@ -209,7 +209,7 @@ _RANGES: dict[tuple[str, str], tuple[Any, str]] = {
     ("gravity", "scale"): (_POSITIVE, "a positive number of standard deviations"),
 }
 _REQUIRED_TABLES = ("analysis", "data")
-_TABLE_FORMATS = ("md", "tex", "csv")
+_TABLE_FORMATS = ("md", "tex", "csv", "docx")
 _FIGURE_FORMATS = ("png", "pdf")
 _NAME = r"([A-Za-z_][A-Za-z0-9_]*)"
 _DERIVE = re.compile(rf"^(log|log1p|sqrt)\(\s*{_NAME}\s*(?:/\s*{_NAME}\s*)?\)$")

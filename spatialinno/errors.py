@@ -437,3 +437,13 @@ class SingleStratumError(DynamicsError):
 
 class DynamicsWarning(SpatialinnoWarning):
     """Legal but suspicious input or results of the dynamics, coupling or geodetector modules."""
+
+
+class TableOptionError(OptionError):
+    """An option of a publication table or exporter is invalid (an unknown output format, a
+    keep/drop/order pattern that matches no variable, tests not one list per model); the message
+    says what is accepted."""
+
+
+class EtableOptionError(TableOptionError, ModelSpecificationError):
+    """An option of :func:`spatialinno.models.etable` or ``effects_table`` is invalid."""

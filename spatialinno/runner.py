@@ -3,9 +3,12 @@
 ``run(analysis, out)`` executes the steps an analysis file declares (data -> index -> weights ->
 ESDA -> models) and writes, into ``out``:
 
-* ``tables/NAME.{md,tex,csv}``: Markdown, LaTeX (booktabs) and CSV of every table;
+* ``tables/NAME.{md,tex,csv,docx}``: Markdown, LaTeX (booktabs, sized for A4; see
+  :mod:`spatialinno.report.latex`), CSV and Word (three-line tables) of every table;
 * ``figures/NAME.{png,pdf}``: every figure, with run-invariant metadata;
-* ``report.html``: one self-contained page with every table and figure (images inlined);
+* ``report.html``: one self-contained page (images inlined): contents, one section per step, the
+  run's warnings, each table in its own scrolling box beside the figures that explain it, wide
+  tables (Moran's I) in a compact view with the full table folded below;
 * ``run.log``: what each step did (deterministic: no clock times);
 * ``manifest.json``: package and dependency versions, Python, platform, sha256 of the analysis
   file and every input, the seed, sha256 of every output, and step timings.
@@ -54,7 +57,7 @@ CENSUS_PANEL = DATASETS["census"].file
 # Panels shipped with the package, by the name an analysis file gives in [data] panel.
 SHIPPED_PANELS = {name: (d.file, d.kind, d.note) for name, d in DATASETS.items()}
 DEPENDENCIES = ("numpy", "scipy", "pandas", "geopandas", "shapely", "pyogrio", "pyarrow", "libpysal",
-                "esda", "spreg", "matplotlib", "mapclassify", "formulaic", "giddy")
+                "esda", "spreg", "matplotlib", "mapclassify", "formulaic", "giddy", "python-docx")
 
 
 def _data_file(name: str) -> Path:
@@ -91,13 +94,24 @@ def _sha256(path: Path) -> str:
 # Writing outputs
 # --------------------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class _Item:
+    """One thing a section of report.html shows: a table (name, HTML), a figure (name, HTML,
+    the table it explains) or a paragraph of text."""
+
+    kind: str
+    name: str
+    html: str
+    beside: str | None = None
+
+
 @dataclass
 class _Outputs:
     root: Path
     note: str | None
     table_formats: tuple[str, ...]
     figure_formats: tuple[str, ...]
-    sections: list[tuple[str, list[tuple[str, str]]]] = field(default_factory=list)
+    sections: list[tuple[str, list[_Item]]] = field(default_factory=list)
     log: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     echo: Callable[[str], None] | None = None
@@ -114,21 +128,36 @@ class _Outputs:
     def section(self, title: str) -> None:
         self.sections.append((title, []))
 
-    def table(self, name: str, df: pd.DataFrame, caption: str, *, digits: int = 4) -> None:
+    def table(self, name: str, df: pd.DataFrame, caption: str, *, digits: int = 4,
+              compact: pd.DataFrame | None = None, compact_note: str | None = None) -> None:
+        """Write ``tables/NAME.{md,tex,csv,docx}`` (the formats of ``[output] tables``) and add
+        the table to the report; ``compact`` is shown there instead, the full table folded
+        below it."""
         (self.root / "tables").mkdir(parents=True, exist_ok=True)
         note = self.note
         for fmt in self.table_formats:
             path = self.root / "tables" / f"{name}.{fmt}"
+            if fmt == "docx":
+                path.write_bytes(report.to_docx(df, digits=digits, caption=caption, note=note))
+                continue
             if fmt == "md":
                 text = f"**{caption}**\n\n" + report.to_markdown(df, digits=digits, note=note)
             elif fmt == "tex":
-                text = report.to_latex(df, digits=digits, caption=caption, note=note)
+                text = report.to_latex(df, digits=digits, caption=caption, note=note,
+                                       label=f"tab:{name}")
             else:
                 text = (f"# {note}\n" if note else "") + report.to_csv(df)
             path.write_text(text, encoding="utf-8")
-        self.sections[-1][1].append(("table", _html_table(df, caption, digits)))
+        self.sections[-1][1].append(_Item("table", name, _table_html(
+            name, df, caption, digits, compact, compact_note)))
 
-    def figure(self, name: str, fig: Any, caption: str) -> None:
+    def text(self, text: str) -> None:
+        """A paragraph of the report (settings of a step)."""
+        self.sections[-1][1].append(_Item("text", "", f'<p class="settings">{html.escape(text)}</p>'))
+
+    def figure(self, name: str, fig: Any, caption: str, *, beside: str | None = None) -> None:
+        """Write ``figures/NAME.{png,pdf}`` and add the figure to the report, next to the table
+        ``beside`` when given."""
         from .plots import figure_bytes
 
         (self.root / "figures").mkdir(parents=True, exist_ok=True)
@@ -138,56 +167,61 @@ class _Outputs:
             (self.root / "figures" / f"{name}.{fmt}").write_bytes(data)
         import base64
 
-        self.sections[-1][1].append(("figure", (
+        self.sections[-1][1].append(_Item("figure", name, (
             f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,'
-            f'{base64.b64encode(png).decode()}"><figcaption>{html.escape(caption)}</figcaption></figure>')))
+            f'{base64.b64encode(png).decode()}"><figcaption>{html.escape(caption)}</figcaption></figure>'),
+            beside))
         import matplotlib.pyplot as plt
 
         plt.close(fig)
 
 
-def _html_table(df: pd.DataFrame, caption: str, digits: int) -> str:
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
-    rows = "".join("<tr>" + "".join(f"<td>{html.escape(report.format_cell(v, digits))}</td>" for v in r)
-                   + "</tr>" for r in df.itertuples(index=False, name=None))
-    return (f'<table><caption>{html.escape(caption)}</caption><thead><tr>{head}</tr></thead>'
-            f"<tbody>{rows}</tbody></table>")
+def _table_html(name: str, df: pd.DataFrame, caption: str, digits: int,
+                compact: pd.DataFrame | None, compact_note: str | None) -> str:
+    """A table of the report: caption, the table in a box that scrolls when it is too wide or
+    tall, its note; with ``compact``, the compact view and the full table folded below."""
+    full = report.html_table(df, digits=digits, name=name)
+    note = report.layout_of(df).note
+    parts = [f'<div class="caption">{html.escape(caption)}</div>']
+    if compact is not None:
+        parts.append(f'<div class="scroll">{report.html_table(compact, digits=digits)}</div>')
+        if compact_note:
+            parts.append(f'<p class="tablenote">{html.escape(compact_note)}</p>')
+        parts.append(f"<details><summary>Full table ({len(df.columns)} columns, {len(df)} rows)"
+                     f'</summary><div class="scroll">{full}</div></details>')
+    else:
+        parts.append(f'<div class="scroll">{full}</div>')
+    if note:
+        parts.append(f'<p class="tablenote">{html.escape(note)}</p>')
+    return "".join(parts)
+
+
+def _report_sections(out: _Outputs) -> list[report.html.Section]:
+    """Sections of report.html: each table in a block with the figures that explain it."""
+    sections = []
+    for title, items in out.sections:
+        tables = {it.name for it in items if it.kind == "table"}
+        beside: dict[str, list[str]] = {}
+        for it in items:
+            if it.kind == "figure" and it.beside in tables:
+                beside.setdefault(it.beside, []).append(it.html)
+        blocks = []
+        for it in items:
+            if it.kind == "table":
+                blocks.append(f'<div class="block"><div class="tablebox">{it.html}</div>'
+                              + "".join(beside.get(it.name, [])) + "</div>")
+            elif it.kind == "figure" and it.beside not in tables:
+                blocks.append(f'<div class="block">{it.html}</div>')
+            elif it.kind == "text":
+                blocks.append(it.html)
+        sections.append(report.html.Section(
+            title, tuple(blocks), tables=sum(it.kind == "table" for it in items),
+            figures=sum(it.kind == "figure" for it in items)))
+    return sections
 
 
 def _write_report(out: _Outputs, title: str) -> None:
-    note = (f'<p class="note">{html.escape(out.note)}</p>' if out.note else "")
-    body = []
-    if out.warnings:
-        body.append(f"<h2>Warnings of this run ({len(out.warnings)})</h2><ul class=\"warnings\">"
-                    + "".join(f"<li>{html.escape(w)}</li>" for w in out.warnings) + "</ul>")
-    for sec_title, items in out.sections:
-        body.append(f"<h2>{html.escape(sec_title)}</h2>")
-        body += [content for _, content in items]
-    n_tables = sum(kind == "table" for _, items in out.sections for kind, _ in items)
-    n_figures = sum(kind == "figure" for _, items in out.sections for kind, _ in items)
-    page = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>
-body {{ font-family: sans-serif; max-width: 1100px; margin: 2em auto; color: #222; }}
-.note {{ background: #fff3cd; border: 1px solid #e0c36a; padding: .5em 1em; font-weight: bold; }}
-table {{ border-collapse: collapse; margin: 1em 0; font-size: 90%; }}
-caption {{ font-weight: bold; text-align: left; padding-bottom: .3em; }}
-th, td {{ border-bottom: 1px solid #ccc; padding: .2em .6em; text-align: right; }}
-figure img {{ max-width: 100%; }}
-</style></head>
-<body data-tables="{n_tables}" data-figures="{n_figures}">
-<h1>{html.escape(title)}</h1>
-{note}
-{chr(10).join(body)}
-<script>
-window.addEventListener("load", function () {{
-  var imgs = Array.prototype.slice.call(document.images);
-  var ok = imgs.filter(function (i) {{ return i.complete && i.naturalWidth > 0; }}).length;
-  document.body.setAttribute("data-images-loaded", String(ok));
-}});
-</script>
-</body></html>
-"""
+    page = report.html.report_page(title, out.note, out.warnings, _report_sections(out))
     (out.root / "report.html").write_text(page, encoding="utf-8")
 
 
@@ -534,7 +568,8 @@ def _step_index(s: _State) -> None:
     fig = choropleth(s.data, cfg["name"], year=last, boundaries=s.layer, note=s.out.note,
                      time=s.panel.time, title=f"{cfg['name']} ({cfg['method']}), {last}",
                      extent=s.analysis.section("output").get("map_extent", "auto"))
-    s.out.figure(f"map_{cfg['name']}_{last}", fig, f"{cfg['name']} by city, {last}")
+    s.out.figure(f"map_{cfg['name']}_{last}", fig, f"{cfg['name']} by city, {last}",
+                 beside="index_weights")
     s.out.log.append(f"index: {cfg['name']} by {cfg['method']} from {len(indicators)} indicators")
 
 
@@ -783,26 +818,38 @@ def _step_esda(s: _State) -> None:
         w = _check_w_units(s, "esda.weights", cfg["weights"], units)
         g = esda.moran_by_year(data, var, w, permutations=perms, seed=seed, unit=s.unit,
                                time=time_col, note=s.out.note)
-        s.out.table(f"moran_{var}", g.table, f"Global Moran's I of {var} by year")
+        s.out.table(f"moran_{var}", g.table, f"Global Moran's I of {var} by year",
+                    compact=_moran_compact(g.table), compact_note=(
+                        f"z and p: permutation inference ({perms} permutations, seed {seed}); the "
+                        "full table adds the normal and randomisation inference."))
         s.out.figure(f"moran_timeseries_{var}", moran_timeseries(g, note=s.out.note),
-                     f"Moran's I of {var} over time")
+                     f"Moran's I of {var} over time", beside=f"moran_{var}")
         adjust = cfg.get("adjust", "none")
+        alpha = cfg.get("alpha", 0.05)
         lisa = esda.lisa_by_year(data, var, w, permutations=perms, seed=seed, unit=s.unit, time=time_col,
-                                 alpha=cfg.get("alpha", 0.05), adjust=None if adjust == "none" else adjust,
+                                 alpha=alpha, adjust=None if adjust == "none" else adjust,
                                  note=s.out.note)
-        s.out.table(f"lisa_counts_{var}", lisa.counts(), f"LISA cluster counts of {var} by year")
+        s.out.text(f"LISA of {var}: local Moran's I, pseudo p-values from {perms} conditional "
+                   f"permutations (seed {seed}), significance level alpha = {alpha}, multiple-testing "
+                   f"adjustment: {_ADJUST_TEXT[adjust]}; islands ({len(lisa.islands)}) have no "
+                   "local statistic.")
+        s.out.table(f"lisa_counts_{var}", lisa.summary(), f"LISA cluster counts of {var} by year")
+        years = cfg.get("lisa_years") or sorted({lisa.years[0], lisa.years[-1]})  # T may be 1
+        if s.layer is not None:
+            extent = a.section("output").get("map_extent", "auto")
+            s.out.figure(f"lisa_{var}", lisa_small_multiples(lisa, years, boundaries=s.layer,
+                                                             note=s.out.note, extent=extent),
+                         f"LISA clusters of {var}, {', '.join(map(str, years))}",
+                         beside=f"lisa_counts_{var}")
         if len(lisa.years) > 1:
             trans = lisa.transitions()
             s.out.table(f"lisa_transitions_{var}", trans.summary().reset_index(),
                         f"LISA cluster transitions of {var}, consecutive years pooled (counts and shares)")
-        years = cfg.get("lisa_years") or sorted({lisa.years[0], lisa.years[-1]})
         if s.layer is None:
             continue
-        s.out.figure(f"lisa_{var}", lisa_small_multiples(lisa, years, boundaries=s.layer, note=s.out.note,
-                                                         extent=a.section("output").get("map_extent", "auto")),
-                     f"LISA clusters of {var}, {', '.join(map(str, years))}")
         s.out.figure(f"moran_scatter_{var}_{years[-1]}", moran_scatter(lisa, years[-1], note=s.out.note),
-                     f"Moran scatter plot of {var}, {years[-1]}")
+                     f"Moran scatter plot of {var}, {years[-1]}",
+                     beside=f"lisa_transitions_{var}" if len(lisa.years) > 1 else None)
         s.out.log.append(f"esda {var}: Moran's I {g.table['I'].min():.4f} to {g.table['I'].max():.4f}")
 
 
@@ -946,6 +993,16 @@ def _disparity_clubs(s: _State, data: pd.DataFrame, var: str, cfg: dict[str, Any
                      "club rows (divergent units included)")
 
 
+_ADJUST_TEXT = {"none": "none", "fdr": "false discovery rate (Benjamini-Hochberg threshold)",
+                "bonferroni": "Bonferroni"}
+
+
+def _moran_compact(table: pd.DataFrame) -> pd.DataFrame:
+    """The report's view of a Moran table: year, W, I, E[I], z, p (permutation inference)."""
+    cols = {"year": "year", "W": "W", "I": "I", "EI": "E[I]", "z_sim": "z", "p_sim": "p"}
+    return table[[c for c in cols if c in table.columns]].rename(columns=cols)
+
+
 def _formula_variables(s: _State, where: str, formula: str) -> list[str]:
     """The data columns a formula names (an unknown name is an error listing close matches)."""
     import difflib
@@ -985,7 +1042,8 @@ def _step_choose(s: _State) -> None:
 
 
 def _step_models(s: _State) -> None:
-    from .models import etable, fit
+    from .models import effects_table, etable, fit
+    from .models.table import model_effects
 
     a = s.analysis
     specs = a.doc.get("models", [])
@@ -1011,12 +1069,40 @@ def _step_models(s: _State) -> None:
         s.models[m["name"]] = res
         s.out.table(f"model_{m['name']}", res.tidy(), f"Model {m['name']}: {m['model'].upper()}, "
                     f"{m['effects']} effects, W = {m['weights']}")
-        if res.effects is not None and len(res.effects):
-            s.out.table(f"effects_{m['name']}", res.effects, f"Model {m['name']}: direct, indirect and total effects")
+        eff = model_effects(res)
+        if eff.frame is not None and len(eff.frame):
+            s.out.table(f"effects_{m['name']}", report.with_layout(
+                eff.frame.copy(), report.Layout(note=f"Effects: {eff.long}.")),
+                f"Model {m['name']}: direct, indirect and total effects")
         s.out.log.append(f"model {m['name']}: log-likelihood {res.loglik:.4f}")
     names = [f"({i + 1}) {name}" for i, name in enumerate(s.models)]
-    s.out.table("etable", etable(list(s.models.values()), type="df", names=names),
-                "Spatial panel models: estimates (standard errors); * p<0.1, ** p<0.05, *** p<0.01")
+    models = list(s.models.values())
+    s.out.table("etable", etable(models, type="df", names=names, tests=_model_tests(models)),
+                "Spatial panel models: estimates")
+    if any(m.effects is not None or m.effects_are_linear for m in models):
+        s.out.table("effects_table", effects_table(models, type="df", names=names),
+                    "Direct, indirect and total effects of each model")
+
+
+def _model_tests(models: list[Any]) -> list[list[Any]]:
+    """Tests for the etable: for each SDM, Wald theta = 0 (SDM vs SAR), Wald common factor
+    (SDM vs SEM) and, when the same analysis fits the SAR on the same sample, W and effects,
+    LR SDM vs SAR."""
+    from .models import diagnostics
+
+    out: list[list[Any]] = []
+    for m in models:
+        tests: list[Any] = []
+        if m.model == "sdm" and not m.lags[1:]:
+            tests += [diagnostics.wald_theta_zero(m), diagnostics.wald_common_factor(m)]
+            sar = next((r for r in models if r.model == "sar" and r.units == m.units
+                        and r.w_name == m.w_name and r.fe == m.fe and r.lee_yu == m.lee_yu
+                        and r.dep_var == m.dep_var and r.exog_names == m.exog_names
+                        and r.nobs == m.nobs), None)
+            if sar is not None:
+                tests.append(diagnostics.lr_test(sar, m, len(m.exog_names), "LR SDM vs SAR"))
+        out.append(tests)
+    return out
 
 
 def _step_agglomerations(s: _State) -> None:
@@ -1418,7 +1504,7 @@ def _run_steps(a: Analysis, tmp: Path, quiet: bool) -> tuple[_Outputs, dict[str,
         # every output of a shipped panel says what it is: SYNTHETIC DATA, or REAL DATA + source
         note = shipped[2] if not note else f"{shipped[2]} {note}"
     out_cfg = a.section("output")
-    outputs = _Outputs(tmp, note, tuple(out_cfg.get("tables", ["md", "tex", "csv"])),
+    outputs = _Outputs(tmp, note, tuple(out_cfg.get("tables", ["md", "tex", "csv", "docx"])),
                        tuple(out_cfg.get("figures", ["png", "pdf"])))
     outputs.portable = lambda text: _portable_text(text, a)
     if not quiet:
@@ -1546,7 +1632,24 @@ class VerifyReport:
         return "\n".join(lines)
 
 
+def _docx_difference(old: Path, new: Path) -> str:
+    """First differing cell of two .docx tables (or that only the other bytes differ)."""
+    try:
+        a, b = report.docx_table_text(old.read_bytes()), report.docx_table_text(new.read_bytes())
+    except Exception:  # not a readable Word table (edited, truncated): bytes only
+        return "bytes differ"
+    for i, (ra, rb) in enumerate(zip(a, b, strict=False), start=1):
+        for j, (x, y) in enumerate(zip(ra, rb, strict=False), start=1):
+            if x != y:
+                return f"first differing cell: row {i}, column {j}: {x!r} -> {y!r}"
+    if len(a) != len(b) or any(len(ra) != len(rb) for ra, rb in zip(a, b, strict=False)):
+        return f"table shape differs: {len(a)} vs {len(b)} rows"
+    return "same cells; the document's other bytes differ"
+
+
 def _first_difference(old: Path, new: Path) -> str:
+    if old.suffix == ".docx":
+        return _docx_difference(old, new)
     if old.suffix == ".csv":
         try:
             a = pd.read_csv(old, comment="#", dtype=str, keep_default_na=False)

@@ -22,11 +22,7 @@ def digests(folder: Path) -> dict[str, str]:
             for p in sorted(folder.rglob("*")) if p.is_file() and p.name != "manifest.json"}
 
 
-@pytest.fixture(scope="module")
-def default_run(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("default") / "out"
-    run(None, out, quiet=True)
-    return out
+# default_run: tests/conftest.py (one run of the default analysis for the whole session)
 
 
 def test_default_analysis_produces_every_declared_output(default_run):

@@ -3,7 +3,7 @@
 Layout: :mod:`.spec` (models as data), :mod:`.core` (transforms, log-determinants, concentrated
 likelihood, information matrix, Lee-Yu), :mod:`.effects` (direct/indirect/total with inference),
 :mod:`.results` (immutable results), :mod:`.api` (``fit``, ``fit_array``), :mod:`.table`
-(``etable``), :mod:`.diagnostics` (LM, LR, Wald, Hausman, Pesaran CD), :mod:`.random_effects`
+(``etable``, ``effects_table``), :mod:`.diagnostics` (LM, LR, Wald, Hausman, Pesaran CD), :mod:`.random_effects`
 (random-effects SAR/SDM/SEM by ML), :mod:`.choose` (``choose_model``: the Elhorst sequence),
 :mod:`.checks` (the input checks every entry point runs before the core).
 Convention differences to splm, spatialreg, SDPDmod, Elhorst and spreg: ``CONVENTIONS.md`` here.
@@ -20,10 +20,10 @@ from ..errors import (BoundaryWarning, CollinearityWarning, FlatLikelihoodWarnin
                          ModelSpecificationError, UnbalancedPanelError, WeightsAlignmentError)
 from .results import SpatialPanelResults
 from .spec import MODELS, ModelSpec, get_spec
-from .table import etable
+from .table import effects_table, etable
 
 __all__ = [
-    "fit", "fit_array", "fit_two_w", "fit_two_w_array", "TwoWResults", "TWO_W_MODELS", "etable", "choose_model", "ModelChoiceResult", "fit_re",
+    "fit", "fit_array", "fit_two_w", "fit_two_w_array", "TwoWResults", "TWO_W_MODELS", "etable", "effects_table", "choose_model", "ModelChoiceResult", "fit_re",
     "RandomEffectsResults", "diagnostics", "Eigen", "SparseLU", "SpatialPanelResults", "ModelSpec", "MODELS",
     "get_spec", "ModelSpecificationError", "UnbalancedPanelError", "WeightsAlignmentError",
     "BoundaryWarning", "FlatLikelihoodWarning", "CollinearityWarning",

@@ -153,9 +153,11 @@ class SpatialPanelResults:
             return effects_delta(self.spec, self._mult, theta, cov, kx, rho_index,
                                  list(self.exog_names), level)
         if method == "simulation":
-            return effects_simulation(self.spec, self._mult, theta, cov, kx, rho_index,
-                                      list(self.exog_names), draws=draws, seed=seed,
-                                      bounds=self._rho_bounds, level=level)
+            out = effects_simulation(self.spec, self._mult, theta, cov, kx, rho_index,
+                                     list(self.exog_names), draws=draws, seed=seed,
+                                     bounds=self._rho_bounds, level=level)
+            out.attrs["draws"] = int(draws)
+            return out
         from ..errors import ModelSpecificationError
         raise ModelSpecificationError(f"method={method!r}: expected 'simulation' or 'delta'.")
 
@@ -179,8 +181,61 @@ class SpatialPanelResults:
         indirect = se.emitted.mean(axis=2)
         sims = np.stack([direct, indirect, direct + indirect], axis=2)
         s = summarise_draws(sims, level)
-        return _frame(list(self.exog_names), s["estimate"], s["std_error"], s["ci_lower"],
-                      s["ci_upper"], "simulation")
+        out = _frame(list(self.exog_names), s["estimate"], s["std_error"], s["ci_lower"],
+                     s["ci_upper"], "simulation")
+        out.attrs["draws"] = int(draws)
+        return out
+
+    @property
+    def effects_are_linear(self) -> bool:
+        """Whether the effects are linear in the parameters (SEM, SLX, SDEM: no spatial lag of
+        y), so that :meth:`exact_effects` gives them exactly."""
+        return not self.spec.rho and not self._lags and self.spec.name != "ols"
+
+    def exact_effects(self, level: float = 0.95) -> pd.DataFrame:
+        r"""Direct/indirect/total effects of a model without a spatial lag of y, exactly.
+
+        For SEM, SLX and SDEM the effects are linear in the parameters (LeSage & Pace 2009,
+        sec. 2.7; Elhorst 2014, ch. 2.4):
+
+        .. math::
+
+           \text{direct}_k = \beta_k + \theta_k \tfrac1n\mathrm{tr}\,W, \qquad
+           \text{total}_k = \beta_k + \theta_k \tfrac1n\iota'W\iota, \qquad
+           \text{indirect}_k = \text{total}_k - \text{direct}_k
+
+        (:math:`\theta = 0` for the SEM), so the point values are these functions at the
+        estimates, not a simulation mean, and the standard errors
+        :math:`\sqrt{a_k' \hat V a_k}` of the linear combinations are exact given
+        :math:`\hat V` (the delta method is exact for a linear function). ``attrs['method']``
+        is ``"exact"``.
+
+        Raises
+        ------
+        ModelSpecificationError
+            For models with a spatial lag of y (SAR, SDM, SAC, two-W): their effects are
+            nonlinear in rho; use :meth:`impacts`.
+        """
+        from ..errors import ModelSpecificationError
+        from .effects import _frame
+        if not self.effects_are_linear or self._mult is None:
+            raise ModelSpecificationError(
+                f"exact_effects: the effects of a {self.spec.name.upper()} model are not linear "
+                "in its parameters (or it has no regressors); use impacts('simulation') or "
+                "impacts('delta').")
+        kx, p = len(self.exog_names), len(self.params)
+        A = np.zeros((3, kx, p))  # effect kind x regressor x parameter
+        for k in range(kx):
+            A[:, k, k] = 1.0
+            if self.spec.wx:
+                A[0, k, kx + k] = self._mult.trW
+                A[2, k, kx + k] = self._mult.sumW
+        A[1] = A[2] - A[0]
+        theta, V = self.params.to_numpy(), self.cov.to_numpy()
+        est = np.einsum("ekp,p->ke", A, theta) + 0.0  # + 0.0: no negative zeros
+        se = np.sqrt(np.maximum(np.einsum("ekp,pq,ekq->ke", A, V, A), 0.0))
+        z = stats.norm.ppf(0.5 + level / 2)
+        return _frame(list(self.exog_names), est, se, est - z * se, est + z * se, "exact")
 
     # -- summaries ------------------------------------------------------------------------
     def info(self) -> pd.DataFrame:

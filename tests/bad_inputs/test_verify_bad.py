@@ -104,3 +104,14 @@ def test_deleted_output_is_reported(recorded):
     (recorded / "run.log").unlink()
     rep = verify(recorded)
     assert rep.rows.set_index("output").loc["run.log", "status"] == "missing"
+
+
+def test_edited_docx_table_names_its_first_differing_cell(recorded):
+    docx = pytest.importorskip("docx")
+    path = recorded / "tables" / "data_summary.docx"
+    doc = docx.Document(str(path))
+    doc.tables[0].rows[1].cells[1].text = "edited"
+    doc.save(str(path))
+    row = verify(recorded).rows.set_index("output").loc["tables/data_summary.docx"]
+    assert row["status"] == "different"
+    assert "first differing cell: row 2, column 2: 'edited' -> '12'" in row["detail"]
