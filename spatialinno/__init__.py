@@ -7,12 +7,13 @@ Pipeline stages, one module each: ``cities`` (unit registry and history), ``boun
 ``mapframe``: the standard map frame of China every map is drawn in),
 ``agglomerations`` (the 19 urban agglomerations), ``models`` (fixed-effects spatial panel
 models: ``fit``, ``etable``), ``disparity`` (Dagum Gini, Theil, sigma-, beta- and club
-convergence by agglomeration or region), ``distribution`` (kernel densities by year).
+convergence by agglomeration or region), ``distribution`` (kernel densities by year),
+``policy`` (pilot registry and spatial difference-in-differences).
 """
 
 from __future__ import annotations
 
-from . import agglomerations, cities, datasets, disparity, distribution, esda, regions
+from . import agglomerations, cities, datasets, disparity, distribution, esda, policy, regions
 from .boundaries import load_boundaries
 from .describe import describe
 from .index import IndexResult, build_index
@@ -45,4 +46,5 @@ __all__ = [
     "regions",
     "disparity",
     "distribution",
+    "policy",
 ]

@@ -29,6 +29,7 @@ CHECKED: dict[str, str] = {
     "pygeoda": "0.1.3",
     "inequality": "1.1.2",
     "convergence_clubs": "0.1.2",
+    "pyfixest": "0.60.0",
 }
 
 # (package, predicate on the installed version, why the compared numbers differ there).

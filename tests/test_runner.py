@@ -34,10 +34,11 @@ def test_default_analysis_produces_every_declared_output(default_run):
     for name in ("join_report", "index_weights", "weights_summary", "moran_nqpf", "moran_ln_gtfp",
                  "lisa_transitions_nqpf", "model_sdm_queen", "effects_sdm_queen", "etable",
                  "model_choice", "agglomeration_decomposition", "agglomeration_decomposition_by_group",
-                 "agglomeration_moran_nqpf", "two_w_model", "two_w_tests"):
+                 "agglomeration_moran_nqpf", "two_w_model", "two_w_tests", "policy_did",
+                 "policy_effects", "policy_event_study", "policy_placebo"):
         assert {f"tables/{name}.{ext}" for ext in ("md", "tex", "csv")} <= files, name
     for name in ("map_nqpf_2022", "lisa_nqpf", "moran_timeseries_nqpf", "moran_scatter_nqpf_2022",
-                 "agglomerations_map"):
+                 "agglomerations_map", "policy_event_study", "policy_placebo"):
         assert {f"figures/{name}.png", f"figures/{name}.pdf"} <= files, name
     assert {"report.html", "run.log"} <= files
     manifest = json.loads((default_run / "manifest.json").read_text(encoding="utf-8"))
