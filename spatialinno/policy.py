@@ -176,7 +176,8 @@ def adoption_years(programme: str, *, statuses: Sequence[str] = FIRM_STATUSES,
 def demo_policy() -> pd.DataFrame:
     """The SYNTHETIC pilot of the demo panel (``make_demo_panel.py``, step 6): adcode, year,
     pilot, pilot_year, ln_gtfp_pilot. Join it to ``demo_panel().data`` on (adcode, year)."""
-    with resources.files("spatialinno.data").joinpath(DEMO_POLICY).open("r", encoding="utf-8") as fh:
+    path = resources.files("spatialinno.data").joinpath(DEMO_POLICY)
+    with path.open("r", encoding="utf-8") as fh:
         return pd.read_csv(fh, dtype={"adcode": str, "pilot_year": "Int64"})
 
 
@@ -229,11 +230,18 @@ class Treatment:
     def never_treated(self) -> list[str]:
         return sorted(set(self.units) - set(self.first.index))
 
+    def control_units(self, period: Any) -> list[str]:
+        """The comparison units of ``period``: never treated, and not yet treated (first
+        treated period after ``period``)."""
+        later = self.first[self.first > period].index
+        return sorted(set(self.never_treated) | set(later))
+
     def cohorts(self) -> pd.DataFrame:
         """One row per cohort (first treated period) and one for the never treated: cohort,
         units, share of units, treated unit-periods."""
         n = len(self.units)
-        rows = [(str(int(c)), int(k), k / n) for c, k in self.first.value_counts().sort_index().items()]
+        counts = self.first.value_counts().sort_index()
+        rows = [(str(int(c)), int(k), k / n) for c, k in counts.items()]
         rows.append(("never treated", len(self.never_treated), len(self.never_treated) / n))
         out = pd.DataFrame(rows, columns=["cohort", "units", "share"])
         return out
@@ -247,7 +255,8 @@ def _balanced(data: pd.DataFrame, unit: str, time: str) -> pd.DataFrame:
     df[unit] = df[unit].astype(str)
     if df.duplicated([unit, time]).any():
         dup = df.loc[df.duplicated([unit, time], keep=False), [unit, time]].head(5)
-        raise PolicyError(f"(unit, time) pairs appear twice, e.g. {dup.to_records(index=False).tolist()}")
+        raise PolicyError("(unit, time) pairs appear twice, e.g. "
+                          f"{dup.to_records(index=False).tolist()}")
     n, T = df[unit].nunique(), df[time].nunique()
     if len(df) != n * T:
         raise PolicyError(f"the panel is unbalanced ({len(df)} rows for {n} units x {T} periods); "
@@ -677,7 +686,8 @@ def robust_did(tr: Treatment, outcome: str, controls: Sequence[str] = (), *,
     First stage: unit and period effects (and the controls) estimated on the untreated
     observations (never and not-yet treated); second stage: the residualised outcome on D
     (``dynamic=False``, the ATT) or on event-time dummies (``dynamic=True``: ``window`` with
-    binned end points, ``reference`` omitted, never-treated units at the reference). Standard errors: pyfixest's GMM correction
+    binned end points, ``reference`` omitted, never-treated units at the reference).
+    Standard errors: pyfixest's GMM correction
     for the generated first stage, clustered by unit. Robust to heterogeneous effects across
     cohorts and time, but not to spillovers. J. Gardner, "Two-stage differences in
     differences", arXiv:2207.05943.
@@ -803,7 +813,8 @@ def event_study(tr: Treatment, outcome: str, controls: Sequence[str] = (), w: An
     b = res.params[terms].to_numpy()
     V = res.cov.loc[terms, terms].to_numpy()
     stat = float(b @ np.linalg.solve(V, b))
-    pretrend = {"statistic": stat, "df": len(terms), "p_value": float(stats.chi2.sf(stat, len(terms))),
+    pretrend = {"statistic": stat, "df": len(terms),
+                "p_value": float(stats.chi2.sf(stat, len(terms))),
                 "terms": terms}
     if robust:
         rob = robust_did(tr, outcome, controls, dynamic=True, window=(lo, hi),
@@ -823,7 +834,8 @@ def _event_table(res: Any, cols: dict[int, str], reference: int) -> pd.DataFrame
         row["beta"] = float(res.params[c]) if c else 0.0
         row["beta_se"] = float(se[c]) if c else np.nan
         wc = f"W*{c}" if c else None
-        row["theta"] = float(res.params[wc]) if c and wc in res.params.index else (0.0 if not c else np.nan)
+        has_w = bool(c) and wc in res.params.index
+        row["theta"] = float(res.params[wc]) if has_w else (0.0 if not c else np.nan)
         row["theta_se"] = float(se[wc]) if c and wc in res.params.index else np.nan
         for e in ("direct", "indirect", "total"):
             if c and eff is not None:

@@ -170,6 +170,9 @@ def test_treatment_columns_and_exposures(grid):
     et = tr.data.loc[tr.data["cohort"] > 0]
     assert ((et["t"] - et["cohort"]) == et["event_time"]).all()
     assert tr.cohorts()["units"].sum() == 100
+    late = tr.first[tr.first == 7].index[0]
+    assert late in tr.control_units(5) and late not in tr.control_units(7)
+    assert set(tr.never_treated) <= set(tr.control_units(8))
 
 
 def test_treated_within_km_on_the_shipped_layer():
