@@ -521,6 +521,10 @@ def _check_policy(c: _Checker, d: dict[str, Any], weights: dict[str, Any]) -> No
                f"{sorted(weights)}")
     if d.get("outcome") in d.get("controls", []):
         c.fail(("policy", "controls"), f"the outcome {d['outcome']!r} is also a control")
+    if d.get("treatment") in d.get("controls", []):
+        c.fail(("policy", "controls"), f"the treatment {d['treatment']!r} is also a control")
+    if len(set(d.get("controls", []))) != len(d.get("controls", [])):
+        c.fail(("policy", "controls"), f"a control is listed twice: {d['controls']}")
 
 
 def derive_spec(expr: str) -> tuple[str, str, str | None, float]:

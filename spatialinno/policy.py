@@ -645,7 +645,7 @@ def spatial_did(tr: Treatment, outcome: str, controls: Sequence[str] = (), w: An
     if w is None:
         raise PolicyOptionError("spatial_did needs spatial weights: pass w= (or build the "
                                 "treatment with w=)")
-    _check_columns(tr.data, [outcome, *controls])
+    _check_terms(tr, outcome, controls)
     formula = _formula(outcome, [tr.name, *controls])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
@@ -666,6 +666,18 @@ def _with_wd(tr: Treatment, w: Any) -> pd.DataFrame:
     df = tr.data.copy()
     _neighbour_exposures(df, tr.unit, tr.time, tr.name, w)
     return df
+
+
+def _check_terms(tr: Treatment, outcome: str, controls: Sequence[str]) -> None:
+    """The outcome and the controls: known, complete, and neither the treatment nor repeated."""
+    clash = [c for c in controls if c in (tr.name, outcome)]
+    twice = sorted({c for c in controls if list(controls).count(c) > 1})
+    if clash or twice or outcome == tr.name:
+        raise PolicyError(
+            f"controls {list(controls)} must not repeat a column or contain the treatment "
+            f"{tr.name!r} or the outcome {outcome!r}"
+            + (f"; the outcome is the treatment {tr.name!r}" if outcome == tr.name else ""))
+    _check_columns(tr.data, [outcome, *controls])
 
 
 def _check_columns(df: pd.DataFrame, cols: Sequence[str]) -> None:
@@ -800,7 +812,7 @@ def event_study(tr: Treatment, outcome: str, controls: Sequence[str] = (), w: An
     w = tr.w if w is None else w
     if w is None:
         raise PolicyOptionError("event_study needs spatial weights: pass w=")
-    _check_columns(tr.data, [outcome, *controls])
+    _check_terms(tr, outcome, controls)
     df, cols = _event_columns(tr, (lo, hi), reference)
     formula = _formula(outcome, [*cols.values(), *controls])
     with warnings.catch_warnings():
@@ -958,7 +970,7 @@ def placebo(tr: Treatment, outcome: str, controls: Sequence[str] = (), w: Any = 
     w = tr.w if w is None else w
     if w is None:
         raise PolicyOptionError("placebo needs spatial weights: pass w=")
-    _check_columns(tr.data, [outcome, *controls])
+    _check_terms(tr, outcome, controls)
     units = tr.units
     W = _aligned_w(w, units)
     ev = np.linalg.eigvals(W.toarray())

@@ -246,6 +246,9 @@ def test_treatment_options_and_values_are_checked(grid):
         policy.treatment(bad, column="D", unit="unit", time="t")
     with pytest.raises(PolicyOptionError, match="already_treated='keep': expected 'raise' or 'drop'"):
         policy.treatment(df, column="D", unit="unit", time="t", already_treated="keep")
+    tr = policy.treatment(df, column="D", unit="unit", time="t", w=(W, codes))
+    with pytest.raises(PolicyError, match="must not repeat a column or contain the treatment 'D'"):
+        policy.spatial_did(tr, "y", ["x", "D"])
 
 
 # ---------------------------------------------------------------------------------------------

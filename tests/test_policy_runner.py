@@ -67,6 +67,10 @@ def write(tmp_path: Path, extra: str) -> Path:
     (DEMO + 'treatment = "pilot"\ncolour = "red"', "policy.colour: unknown key"),
     (DEMO + 'treatment = "pilot"\ncontrols = ["ln_gtfp_pilot"]',
      "policy.controls: the outcome 'ln_gtfp_pilot' is also a control"),
+    (DEMO + 'treatment = "pilot"\ncontrols = ["pilot"]',
+     "policy.controls: the treatment 'pilot' is also a control"),
+    (DEMO + 'treatment = "pilot"\ncontrols = ["ln_pgdp", "ln_pgdp"]',
+     "policy.controls: a control is listed twice"),
     ('outcome = "y"\ntreatment = "pilot"\nweights = "rook"', "weights"),
 ])
 def test_file_errors_name_line_and_key(tmp_path, extra, message):
