@@ -7,7 +7,8 @@ Pipeline stages, one module each: ``cities`` (unit registry and history), ``boun
 sigma-, beta- and club convergence by agglomeration or region), ``distribution`` (kernel
 densities by year), ``dynamics`` (classic, spatial and LISA Markov chains; centre of gravity and
 standard deviational ellipse), ``coupling`` (coupling coordination degree, obstacle degree),
-``geodetector`` (the geographical detector), ``agglomerations`` (the 19 urban agglomerations),
+``geodetector`` (the geographical detector), ``policy`` (pilot registry and spatial
+difference-in-differences), ``agglomerations`` (the 19 urban agglomerations),
 ``regions`` (study regions), ``models`` (fixed-effects spatial panel models: ``fit``,
 ``etable``, ``effects_table``), ``plots`` (figures; ``mapframe``: the standard map frame of
 China), ``report`` (tables: Markdown, LaTeX, Word, CSV, HTML), ``datasets`` (the shipped demo
@@ -17,7 +18,7 @@ and census panels), ``runner``/``cli`` (end-to-end runs).
 from __future__ import annotations
 
 from . import (agglomerations, cities, coupling, datasets, disparity, distribution, dynamics,
-               esda, geodetector, regions)
+               esda, geodetector, policy, regions)
 from .boundaries import load_boundaries
 from .describe import describe
 from .index import IndexResult, build_index
@@ -54,4 +55,5 @@ __all__ = [
     "dynamics",
     "coupling",
     "geodetector",
+    "policy",
 ]

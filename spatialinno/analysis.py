@@ -56,6 +56,20 @@ Layout (tables and their keys; ``*`` = required)::
                  beta-convergence beside the absolute one), cov ("clustered" (default) or
                  "unadjusted", fe only); clubs (Phillips-Sul log t and clubs), hp_lambda (400;
                  0: no filter), time_trim (1/3); missing ("error" or "drop_units")
+    [policy]     outcome*, weights*, and one of treatment (a 0/1 column) or programme (a
+                 programme of the pilot registry, spatialinno.policy.programmes()): spatial
+                 difference-in-differences (spatialinno.policy). controls, model ("sdm" (default),
+                 "sar", "sem", "sdem", "slx"), effects (default "twoway"), bias_correction
+                 ("transform" (default) or "none"), draws (effect simulation draws), window
+                 ([first lead, last lag] of the event study, default [-4, 4]; [] = none),
+                 placebo (random re-assignments of the treated units and years; 0 = none),
+                 placebo_alpha (the p-value the placebo must be able to reach: needs
+                 placebo >= 1/alpha - 1), robust (Gardner's did2s beside, default true),
+                 statuses and levels (registry rows used; default confirmed and secondary rows
+                 of prefecture-level units), already_treated and missing_units ("raise"
+                 (default) or "drop"), within_km (adds a "treated unit within d km" exposure),
+                 merge ("demo_policy": the shipped SYNTHETIC pilot of the demo panel, or a CSV
+                 file with the panel's unit and time columns, joined before the step)
     [output]     tables (md, tex, csv, docx; default all four), figures (png, pdf), map_extent ("auto" (default): maps
                  zoom to the panel's units when they are fewer than half of the layer's, else
                  national maps; "national"; "panel"; see spatialinno.mapframe)
@@ -85,6 +99,7 @@ Layout (tables and their keys; ``*`` = required)::
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from dataclasses import dataclass
@@ -156,6 +171,17 @@ SCHEMA: dict[str, Any] = {
                   "controls": ("list[str]", False), "cov": (("unadjusted", "clustered"), False),
                   "clubs": ("bool", False), "hp_lambda": ("float", False),
                   "time_trim": ("float", False), "missing": (("error", "drop_units"), False)},
+    "policy": {"outcome": ("str", True), "weights": ("str", True), "treatment": ("str", False),
+               "programme": ("str", False), "controls": ("list[str]", False),
+               "model": (("sdm", "sar", "sem", "sdem", "slx"), False),
+               "effects": (("none", "unit", "time", "twoway"), False),
+               "bias_correction": (("transform", "none"), False), "draws": ("int", False),
+               "window": ("list[int]", False), "placebo": ("int", False),
+               "placebo_alpha": ("float", False), "robust": ("bool", False),
+               "statuses": ("list[str]", False), "levels": ("list[str]", False),
+               "already_treated": (("raise", "drop"), False),
+               "missing_units": (("raise", "drop"), False), "within_km": ("float", False),
+               "merge": ("str", False)},
     "output": {"tables": ("list[str]", False), "figures": ("list[str]", False),
                "map_extent": (("auto", "national", "panel"), False)},
     # transition dynamics, coupling coordination, obstacle degree, geodetector, centre of gravity
@@ -207,6 +233,10 @@ _RANGES: dict[tuple[str, str], tuple[Any, str]] = {
     ("obstacle", "top"): (_POSITIVE, "a positive number of obstacles per unit"),
     ("geodetector", "alpha"): (lambda v: 0 < v < 1, "a level in (0, 1), e.g. 0.05"),
     ("gravity", "scale"): (_POSITIVE, "a positive number of standard deviations"),
+    ("policy", "draws"): (_POSITIVE, "a positive number of simulation draws (1000 is usual)"),
+    ("policy", "placebo"): (lambda v: v >= 0, "a number of placebo draws >= 0 (0: none)"),
+    ("policy", "placebo_alpha"): (lambda v: 0 < v < 1, "a level in (0, 1), e.g. 0.01"),
+    ("policy", "within_km"): (_POSITIVE, "a positive distance in km"),
 }
 _REQUIRED_TABLES = ("analysis", "data")
 _TABLE_FORMATS = ("md", "tex", "csv", "docx")
@@ -443,6 +473,8 @@ def _check_references(c: _Checker, doc: dict[str, Any]) -> None:
                    f"scopes in priority order, got {agg['overlap']!r}")
     if "disparity" in doc:
         _check_disparity(c, doc["disparity"], weights)
+    if "policy" in doc:
+        _check_policy(c, doc["policy"], weights)
     for i, pub in enumerate(doc.get("published", [])):
         if pub["model"] not in names:
             c.fail(("published", i, "model"), f"no model named {pub['model']!r}; declared: {names}")
@@ -549,6 +581,46 @@ def _check_disparity(c: _Checker, d: dict[str, Any], weights: dict[str, Any]) ->
                f"{sorted(weights)}")
     if d.get("variable") in d.get("controls", []):
         c.fail(("disparity", "controls"), f"the variable {d['variable']!r} is also a control")
+
+
+def _check_policy(c: _Checker, d: dict[str, Any], weights: dict[str, Any]) -> None:
+    """[policy]: one treatment source, a known programme, registry filters, the event window,
+    enough placebo draws for placebo_alpha, declared weights."""
+    from .policy import LEVELS, STATUSES, programmes
+
+    if ("treatment" in d) == ("programme" in d):
+        c.fail(("policy",), "give exactly one of treatment (a 0/1 column of the panel) and "
+               "programme (a programme of the pilot registry)")
+    known = programmes()["programme"].tolist()
+    if "programme" in d and d["programme"] not in known:
+        c.fail(("policy", "programme"), f"unknown programme {d['programme']!r}; expected one "
+               f"of {known}")
+    for key, allowed in (("statuses", STATUSES), ("levels", LEVELS)):
+        bad = [v for v in d.get(key, []) if v not in allowed]
+        if bad or (key in d and not d[key]):
+            c.fail(("policy", key), f"unknown value(s) {bad}; expected some of {list(allowed)}")
+        if key in d and "programme" not in d:
+            c.fail(("policy", key), "filters the pilot registry: use it with programme")
+    window = d.get("window")
+    if window and (len(window) != 2 or not window[0] <= -2 or not window[1] >= 0):
+        c.fail(("policy", "window"), f"expected [first lead <= -2, last lag >= 0], e.g. [-4, 4] "
+               f"(or [] for no event study), got {window!r}")
+    alpha = d.get("placebo_alpha")
+    if isinstance(alpha, (int, float)) and 0 < alpha < 1:
+        need = math.ceil(1 / alpha - 1)
+        if d.get("placebo", 0) < need:
+            c.fail(("policy", "placebo_alpha"), f"a placebo p-value below {alpha} needs at least "
+                   f"{need} placebo draws (the smallest attainable p-value is 1/(N + 1)); "
+                   f"placebo = {d.get('placebo', 0)}")
+    if d["weights"] not in weights:
+        c.fail(("policy", "weights"), f"no weights named {d['weights']!r}; declared: "
+               f"{sorted(weights)}")
+    if d.get("outcome") in d.get("controls", []):
+        c.fail(("policy", "controls"), f"the outcome {d['outcome']!r} is also a control")
+    if d.get("treatment") in d.get("controls", []):
+        c.fail(("policy", "controls"), f"the treatment {d['treatment']!r} is also a control")
+    if len(set(d.get("controls", []))) != len(d.get("controls", [])):
+        c.fail(("policy", "controls"), f"a control is listed twice: {d['controls']}")
 
 
 def derive_spec(expr: str) -> tuple[str, str, str | None, float]:

@@ -447,3 +447,53 @@ class TableOptionError(OptionError):
 
 class EtableOptionError(TableOptionError, ModelSpecificationError):
     """An option of :func:`spatialinno.models.etable` or ``effects_table`` is invalid."""
+# ---- Policy evaluation: spatial difference-in-differences (spatialinno.policy) ----
+
+class PolicyError(SpatialinnoError, ValueError):
+    """A treatment or a policy evaluation cannot be built on these data; the message names the
+    units, years or columns at fault and says how to proceed."""
+
+
+class PolicyOptionError(PolicyError, OptionError):
+    """An option of a policy function has an invalid value or type (programme, level, status,
+    window, draws, model, exposure ...); the message lists the choices."""
+
+
+class UnknownProgrammeError(PolicyOptionError):
+    """A programme name that is not in the shipped pilot registry (the message lists them)."""
+
+
+class NoControlUnitsError(PolicyError):
+    """No never-treated or not-yet-treated unit is left to compare the treated units with (every
+    unit is treated from the same period on), so the policy effect is not identified."""
+
+
+class TreatmentReversalError(PolicyError):
+    """The treatment switches off (1 then 0) for some units: staggered adoption needs an
+    absorbing treatment. ``.units`` names them."""
+
+    def __init__(self, message: str, units: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.units = list(units or [])
+
+
+class TreatedBeforePanelError(PolicyError):
+    """Units are treated in (or before) the first period of the panel, so they have no
+    pre-treatment period. ``.units`` names them with their adoption years."""
+
+    def __init__(self, message: str, units: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.units = list(units or [])
+
+
+class PilotNotInPanelError(PolicyError):
+    """Pilot units of the registry are missing from the panel. ``.units`` names them."""
+
+    def __init__(self, message: str, units: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.units = list(units or [])
+
+
+class PlaceboDrawsError(PolicyOptionError):
+    """Too few placebo draws for the p-value asked: with N draws the smallest attainable
+    permutation p-value is 1 / (N + 1)."""

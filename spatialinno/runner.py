@@ -57,7 +57,8 @@ CENSUS_PANEL = DATASETS["census"].file
 # Panels shipped with the package, by the name an analysis file gives in [data] panel.
 SHIPPED_PANELS = {name: (d.file, d.kind, d.note) for name, d in DATASETS.items()}
 DEPENDENCIES = ("numpy", "scipy", "pandas", "geopandas", "shapely", "pyogrio", "pyarrow", "libpysal",
-                "esda", "spreg", "matplotlib", "mapclassify", "formulaic", "giddy", "python-docx")
+                "esda", "spreg", "matplotlib", "mapclassify", "formulaic", "giddy", "python-docx",
+                "pyfixest")
 
 
 def _data_file(name: str) -> Path:
@@ -1158,6 +1159,90 @@ def _step_agglomerations(s: _State) -> None:
     s.out.log.append(f"agglomerations: {len(set(groups.values()))} groups, {len(groups)} member units")
 
 
+def _step_policy(s: _State) -> None:
+    """Spatial DID around a pilot programme (``[policy]``): treatment from a column or the pilot
+    registry, SDM/SAR/SEM-DID effects beside TWFE and did2s, event study, placebo. Every
+    computation is :mod:`spatialinno.policy`'s; this step reads the keys and writes outputs."""
+    from . import policy as pol
+
+    a, cfg = s.analysis, s.analysis.section("policy")
+    data = _policy_merge(s, cfg["merge"]) if "merge" in cfg else s.data
+    controls = list(cfg.get("controls", []))
+    for key, names in (("outcome", [cfg["outcome"]]), ("controls", controls),
+                       ("treatment", [cfg["treatment"]] if "treatment" in cfg else [])):
+        unknown = [v for v in names if v not in data.columns]
+        if unknown:
+            raise _fail(a, f"policy.{key}", f"unknown variable(s) {unknown}; columns are "
+                        f"{list(data.columns)}")
+    used = [cfg["outcome"], *controls] + ([cfg["treatment"]] if "treatment" in cfg else [])
+    state = _State(analysis=a, out=s.out, inputs=s.inputs, panel=s.panel, data=data,
+                   layer=s.layer, weights=s.weights, weight_cache=s.weight_cache, unit=s.unit,
+                   time=s.time)
+    data, units = _complete_sample(state, "policy", used, "error")
+    w = _check_w_units(state, "policy.weights", cfg["weights"], units)
+    tr = pol.treatment(data, column=cfg.get("treatment"), programme=cfg.get("programme"),
+                       unit=s.unit, time=s.panel.time, w=w,
+                       statuses=tuple(cfg.get("statuses", pol.FIRM_STATUSES)),
+                       levels=tuple(cfg.get("levels", ("prefecture",))),
+                       already_treated=cfg.get("already_treated", "raise"),
+                       missing_units=cfg.get("missing_units", "raise"),
+                       within_km=cfg.get("within_km"), layer=s.layer)
+    if tr.dropped:
+        s.out.warn(f"policy: {len(tr.dropped)} unit(s) left out of the policy evaluation "
+                   f"(already treated before the panel, or pilots absent from it): "
+                   f"{_unit_labels(s, list(tr.dropped)[:20])}")
+        w = _check_w_units(state, "policy.weights", cfg["weights"], tuple(tr.units))
+    window = cfg.get("window", [-4, 4])
+    res = pol.evaluate(tr, cfg["outcome"], controls, w, model=cfg.get("model", "sdm"),
+                       effects=cfg.get("effects", "twoway"), window=tuple(window) if window else None,
+                       draws=cfg.get("draws", 1000), placebo_draws=cfg.get("placebo", 0),
+                       alpha=cfg.get("placebo_alpha"), robust=cfg.get("robust", True),
+                       bias_correction=None if cfg.get("bias_correction") == "none" else "transform",
+                       seed=int(a.section("analysis")["seed"]), note=s.out.note)
+    s.out.section(f"Policy evaluation: spatial DID of {tr.name} on {cfg['outcome']} "
+                  f"(W = {cfg['weights']})")
+    for name, table, caption in res.tables():
+        s.out.table(name, table, caption)
+    for name, fig, caption in res.figures():
+        s.out.figure(name, fig, caption)
+    eff = res.did.point
+    s.out.log.append(f"policy {tr.name}: {len(tr.first)} treated units, {len(tr.never_treated)} "
+                     f"never treated; {res.did.model} direct {eff['direct']:.4f}, indirect "
+                     f"{eff['indirect']:.4f}" + (f"; placebo p (direct) "
+                     f"{res.placebo.p_values['direct']:.4f}" if res.placebo is not None else ""))
+
+
+def _policy_merge(s: _State, source: str) -> pd.DataFrame:
+    """The panel with the columns of ``[policy] merge`` joined on (unit code, year): the shipped
+    SYNTHETIC demo pilot (``"demo_policy"``) or a CSV file with the panel's unit and time
+    columns."""
+    from .policy import DEMO_POLICY
+
+    a, time_col = s.analysis, s.panel.time
+    if source == "demo_policy":
+        path = _data_file(DEMO_POLICY)
+        label = f"spatialinno:{DEMO_POLICY}"
+        keys = {"adcode": s.unit, "year": time_col}
+    else:
+        path = a.resolve(source)
+        label = str(path)
+        keys = {s.unit: s.unit, time_col: time_col}
+        if not path.is_file():
+            raise _fail(a, "policy.merge", f"file not found: {path}")
+    extra = pd.read_csv(path, dtype={next(iter(keys)): str}).rename(columns=keys)
+    missing = [c for c in (s.unit, time_col) if c not in extra.columns]
+    if missing:
+        raise _fail(a, "policy.merge", f"{path.name} has no column(s) {missing}; it needs the "
+                    f"panel's unit and time columns")
+    clash = sorted(set(extra.columns) & set(s.data.columns) - {s.unit, time_col})
+    if clash:
+        raise _fail(a, "policy.merge", f"{path.name} repeats the panel's column(s) {clash}")
+    if not any(i["role"] == "policy.merge" for i in s.inputs):
+        s.inputs.append({"role": "policy.merge", "path": label, "sha256": _sha256(path)})
+    merged = s.data.merge(extra, on=[s.unit, time_col], how="left", validate="one_to_one")
+    return merged
+
+
 def _step_published(s: _State) -> None:
     """Our estimates beside published ones (replications), with the difference."""
     rows = []
@@ -1431,6 +1516,7 @@ STEPS: list[tuple[str, str | None, Callable[[_State], None]]] = [
     ("choose", "choose", _step_choose),
     ("models", "models", _step_models),
     ("agglomerations", "agglomerations", _step_agglomerations),
+    ("policy", "policy", _step_policy),
     ("published", "published", _step_published),
 ]
 

@@ -31,6 +31,7 @@ CHECKED: dict[str, str] = {
     "convergence_clubs": "0.1.2",
     "pointpats": "2.5.5",
     "geodetector": "0.2.0",
+    "pyfixest": "0.60.0",
 }
 
 # (package, predicate on the installed version, why the compared numbers differ there).

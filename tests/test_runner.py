@@ -33,10 +33,12 @@ def test_default_analysis_produces_every_declared_output(default_run):
                  "agglomeration_moran_nqpf", "two_w_model", "two_w_tests", "index_weights_devel",
                  "markov_nqpf", "markov_tests_nqpf", "spatial_markov_nqpf",
                  "spatial_markov_tests_nqpf",
-                 "lisa_markov_nqpf", "coupling_levels", "coupling_by_year", "coupling_moran"):
+                 "lisa_markov_nqpf", "coupling_levels", "coupling_by_year", "coupling_moran",
+                 "policy_did", "policy_effects", "policy_event_study", "policy_placebo"):
         assert {f"tables/{name}.{ext}" for ext in ("md", "tex", "csv")} <= files, name
     for name in ("map_nqpf_2022", "lisa_nqpf", "moran_timeseries_nqpf", "moran_scatter_nqpf_2022",
-                 "agglomerations_map", "spatial_markov_nqpf", "coupling_map"):
+                 "agglomerations_map", "spatial_markov_nqpf", "coupling_map", "policy_event_study",
+                 "policy_placebo"):
         assert {f"figures/{name}.png", f"figures/{name}.pdf"} <= files, name
     assert {"report.html", "run.log"} <= files
     manifest = json.loads((default_run / "manifest.json").read_text(encoding="utf-8"))

@@ -34,8 +34,20 @@ contiguity of the shipped boundary layer; islands have zero rows of W):
    (abolished 2011, split) appears in 2011 with part of 合肥's amounts. Joining it therefore
    needs ``merged="aggregate"`` with the rules in ``AGGREGATE_RULES``.
 
-Outputs: ``demo_panel_SYNTHETIC.csv`` (the panel) and ``demo_truth_SYNTHETIC.csv`` (the latent z
-and the structural parts, per current unit and year, for validation only).
+6. A SYNTHETIC policy (a separate file, so that the panel above stays byte-identical): a pilot
+   programme adopted in staggered cohorts 2014, 2016, 2018 and 2020 by units drawn with a
+   probability rising in their 2011-2013 mean latent NQPF, never switched off; the policy
+   enters the outcome's SDM with a direct and a spillover part::
+
+       ln_gtfp_pilot_t = ln_gtfp_t + (I - rho_y W)^{-1} (beta_D D_t + theta_D W D_t)
+
+   (``POLICY``; its own random stream ``default_rng([seed, 2])``). The true average direct,
+   indirect and total effects of D (LeSage and Pace 2009, on the DGP's W) are computed by
+   :func:`policy_truth` and printed in the data README.
+
+Outputs: ``demo_panel_SYNTHETIC.csv`` (the panel), ``demo_truth_SYNTHETIC.csv`` (the latent z
+and the structural parts, per current unit and year, for validation only) and
+``demo_policy_SYNTHETIC.csv`` (adcode, year, pilot, pilot_year, ln_gtfp_pilot).
 """
 
 from __future__ import annotations
@@ -79,6 +91,10 @@ AGGREGATE_RULES = {name: ("sum" if spec[2] == "amount" else "successor") for nam
 AGGREGATE_RULES.update({"gdp": "sum", "population": "sum", "fdi": "sum", "fiscal_expenditure": "sum",
                         "pgdp": "successor", "human_capital": "successor", "urbanisation": "successor",
                         "ln_gtfp": "successor"})
+# The SYNTHETIC pilot programme of step 6: cohorts (adoption years), the logit of ever being
+# treated (intercept, slope on the standardised 2011-2013 mean latent NQPF) and the effects.
+POLICY = {"cohorts": (2014, 2016, 2018, 2020), "logit": (-0.9, 0.8), "beta_D": 0.10,
+          "theta_D": 0.15}
 # share of the successor's amounts that belonged to the abolished unit
 ABOLISHED_SHARES = {"371200": ("370100", 0.12, YEARS[:8]), "341400": ("340100", 0.18, [2011])}
 
@@ -216,6 +232,51 @@ def generate(seed: int = SEED) -> tuple[pd.DataFrame, pd.DataFrame]:
     return panel[cols], truth
 
 
+def generate_policy(truth: pd.DataFrame, seed: int = SEED) -> pd.DataFrame:
+    """Step 6: the SYNTHETIC pilot programme and the outcome it moves (see the module docstring).
+
+    ``truth`` is the second output of :func:`generate`; returns one row per current unit and
+    year: adcode, year, pilot (0/1), pilot_year (adoption year, empty if never treated),
+    ln_gtfp_pilot (``ln_gtfp`` plus the policy's direct and spillover parts).
+    """
+    rng = np.random.default_rng([seed, 2])
+    units = sorted(truth["adcode"].unique())
+    years = sorted(truth["year"].unique())
+    t = truth.set_index(["year", "adcode"]).sort_index()
+    z0 = t.loc[years[:3], "nqpf_latent"].groupby(level="adcode").mean().loc[units].to_numpy()
+    score = (z0 - z0.mean()) / z0.std()
+    a, b = POLICY["logit"]
+    ever = rng.random(len(units)) < 1 / (1 + np.exp(-(a + b * score)))
+    cohort = rng.choice(POLICY["cohorts"], size=len(units))
+    first = np.where(ever, cohort, 0)
+    W = queen_w(units)
+    A = np.eye(len(units)) - PARAMS["rho_y"] * W
+    rows = []
+    for year in years:
+        d = ((first > 0) & (first <= year)).astype(float)
+        shift = np.linalg.solve(A, POLICY["beta_D"] * d + POLICY["theta_D"] * (W @ d))
+        y = t.loc[year].loc[units, "ln_gtfp"].to_numpy() + shift
+        rows.append(pd.DataFrame({"adcode": units, "year": year, "pilot": d.astype(int),
+                                  "pilot_year": [str(f) if f else "" for f in first],
+                                  "ln_gtfp_pilot": np.round(y, 6)}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def policy_truth() -> dict[str, float]:
+    """True average direct, indirect and total effects of the SYNTHETIC pilot (step 6):
+    :math:`S = (I - \\rho_y W)^{-1}(\\beta_D I + \\theta_D W)`, direct = tr(S)/n, total =
+    1'S1/n, on the DGP's W (islands have zero rows, so the total is not (beta + theta)/(1 - rho))."""
+    from spatialinno.cities import registry
+
+    units = registry()["adcode"].tolist()
+    W = queen_w(units)
+    n = len(units)
+    S = np.linalg.solve(np.eye(n) - PARAMS["rho_y"] * W,
+                        POLICY["beta_D"] * np.eye(n) + POLICY["theta_D"] * W)
+    direct, total = float(np.trace(S) / n), float(S.sum() / n)
+    return {"direct": direct, "indirect": total - direct, "total": total}
+
+
 def main() -> None:
     here = Path(__file__).resolve().parent
     ap = argparse.ArgumentParser(description="Generate the SYNTHETIC demo panel.")
@@ -226,6 +287,8 @@ def main() -> None:
     panel.to_csv(args.out / "demo_panel_SYNTHETIC.csv", index=False, lineterminator="\n")
     truth.to_csv(args.out / "demo_truth_SYNTHETIC.csv", index=False, lineterminator="\n",
                  float_format="%.10g")
+    policy = generate_policy(truth, args.seed)
+    policy.to_csv(args.out / "demo_policy_SYNTHETIC.csv", index=False, lineterminator="\n")
     print(f"demo panel: {len(panel)} rows, {panel['code'].nunique()} codes, years "
           f"{panel['year'].min()}-{panel['year'].max()} (SYNTHETIC)")
 
