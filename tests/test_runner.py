@@ -79,13 +79,13 @@ def test_default_analysis_is_byte_identical_on_rerun(default_run, tmp_path):
 
 
 def test_verify_reports_identical_then_names_changed_outputs(tmp_path):
-    # The default analysis on a copy of the demo panel, so that one input byte can be altered.
+    # A small analysis with an index on a copy of the demo panel, so that one input byte can be
+    # altered (the default analysis's own re-run is checked by the byte-identity test above).
     data = tmp_path / "panel.csv"
     shutil.copy(_data_file(DEMO_PANEL), data)
-    text = default_analysis_path().read_text(encoding="utf-8").replace('panel = "demo"', 'panel = "panel.csv"')
-    text = text.replace('note = "SYNTHETIC DATA', 'note = "SYNTHETIC DATA (copy)')
-    analysis = tmp_path / "copy.toml"
-    analysis.write_text(text, encoding="utf-8")
+    text = BASE.format(panel="panel.csv", var="nqpf") + (
+        '\n[index]\nname = "nqpf"\nmethod = "entropy"\nindicators = "demo"\ndimensions = "demo"\n')
+    analysis = write(tmp_path, text)
     out = tmp_path / "out"
     run(analysis, out, quiet=True)
     assert verify(out).ok
