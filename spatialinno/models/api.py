@@ -353,7 +353,7 @@ def fit(formula: str, data: pd.DataFrame, w: object, model: str = "sar", effects
         effects_draws: int = 1000, effects_method: str = "simulation",
         seed: int | None = 0, groups: Mapping[str, str] | None = None,
         bias_correction: str | None = "transform",
-        wy_demeaning: str = "exact") -> SpatialPanelResults:
+        wy_demeaning: str = "exact", re_errors: str = "b") -> SpatialPanelResults:
     r"""Fit a fixed-effects spatial panel model by maximum likelihood.
 
     Parameters
@@ -370,7 +370,14 @@ def fit(formula: str, data: pd.DataFrame, w: object, model: str = "sar", effects
     model : {"sar", "sem", "sdm", "sdem", "slx", "sac", "gns", "ols", "sar2w", "sdm2w"}
         ``"sar2w"``/``"sdm2w"``: separate lags for within- and between-group neighbours (needs
         ``groups=``; see :func:`fit_two_w`, whose options apply).
-    effects : {"unit", "time", "twoway", "none"}
+    effects : {"unit", "time", "twoway", "none", "random"}
+        ``"random"``: random unit effects by ML (Elhorst 2003; SAR, SDM, SEM; an intercept is
+        kept), the same results object (:class:`~spatialinno.models.random_effects.
+        RandomEffectsPanelResults`: phi, theta and the spatial Hausman test against the unit
+        fixed-effects fit); see :func:`~spatialinno.models.random_effects.fit_random`.
+    re_errors : {"b", "kkp"}
+        Random-effects SEM only: Baltagi-Song-Koh (``"b"``, splm's default) or
+        Kapoor-Kelejian-Prucha (``"kkp"``) errors.
     m : optional
         Second weights for the SAC error process (defaults to ``w``).
     bias_correction : {"transform", "analytic", None}
@@ -435,6 +442,10 @@ def fit(formula: str, data: pd.DataFrame, w: object, model: str = "sar", effects
     if groups is not None:
         raise ModelSpecificationError(f"groups= is used by the two-W models 'sar2w'/'sdm2w' "
                                       f"only; model={model!r}.")
+    if str(effects).lower() == "random":
+        return _fit_random(formula, data, w, model, unit=unit, time=time, m=m,
+                           re_errors=re_errors, effects_draws=effects_draws,
+                           effects_method=effects_method, seed=seed)
     spec, fe = get_spec(model), check_fe(effects)
     _check_fit_options(cov_type, logdet, effects_method, effects_draws)
     core.resolve_bias_correction(bias_correction, lee_yu)
@@ -465,6 +476,38 @@ def fit(formula: str, data: pd.DataFrame, w: object, model: str = "sar", effects
                      effects_method=effects_method, seed=seed, dep_var=yname, exog=xnames,
                      intercept=has_int, w_name=wname, w_transform=wtr, units=units, times=times,
                      eigenvalues=ev, rows=rows)
+
+
+def _fit_random(formula: str, data: pd.DataFrame, w: object, model: str, *, unit, time, m,
+                re_errors: str, effects_draws: int, effects_method: str,
+                seed: int | None) -> SpatialPanelResults:
+    """``fit(..., effects="random")``: the checks of :func:`fit`, the random-effects ML of
+    :func:`~spatialinno.models.random_effects.fit_random` and the unit FE fit for Hausman."""
+    from .random_effects import RE_MODELS, fit_random
+    spec = get_spec(model)
+    if spec.name not in RE_MODELS:
+        raise ModelSpecificationError(
+            f"effects='random' is available for model='sar', 'sdm' or 'sem'; received "
+            f"model={model!r}. Use fixed effects (effects='unit' or 'twoway') for this model.")
+    check_option(re_errors, ["b", "kkp"], "re_errors")
+    if m is not None:
+        raise ModelSpecificationError("m= is not used with effects='random' (the random-effects "
+                                      "SEM uses w for its error process).")
+    _check_fit_options("auto", "eigen", effects_method, effects_draws)
+    df, unit, time = _panel_frame(data, unit, time)
+    units = [str(u) for u in pd.unique(df[unit])]
+    times = list(pd.unique(df[time]))
+    n, T = len(units), len(times)
+    rows = checks.Rows(n, T, units, times)
+    y, X, yname, xnames, has_int = _model_matrices(formula, df, rows)
+    W, wname, wtr = _resolve_weights(w, units, "w")
+    fe_fit = _fit_core(y, X, W, n, T, spec, "unit", bias_correction=None, effects_draws=0,
+                       dep_var=yname, exog=xnames, w_name=wname, w_transform=wtr, units=units,
+                       times=times, rows=rows)
+    return fit_random(y, X, W, n, T, spec, intercept=has_int, exog=xnames, dep_var=yname,
+                      units=units, times=times, w_name=wname, w_transform=wtr, errors=re_errors,
+                      effects_draws=effects_draws, effects_method=effects_method, seed=seed,
+                      fe_fit=fe_fit)
 
 
 def fit_array(y: np.ndarray, X: np.ndarray, W: sp.spmatrix, model: str = "sar",
