@@ -199,55 +199,74 @@ def _layout(df: pd.DataFrame, unit: str, time: str) -> tuple[list, list[str], li
 # --------------------------------------------------------------------------------------------
 # design
 # --------------------------------------------------------------------------------------------
-def _dummies(panel: PeriodPanel, fe: str, intercept: bool) -> tuple[np.ndarray, list[str]]:
-    """Dense dummy block ``D`` (N x p) and its names: unit dummies, period dummies (the first
-    dropped with two-way effects), or the intercept (pooled)."""
+class _Effects:
+    """The dummies ``D`` (sparse, N x p, linearly independent columns) and the projection on
+    them through the p x p Gram matrix (never an N x p dense decomposition)."""
+
+    def __init__(self, D: sp.csr_matrix, names: list[str]) -> None:
+        self.D, self.names = D, names
+        self.inv = np.linalg.inv(np.asarray((D.T @ D).todense())) if D.shape[1] else None
+
+    @property
+    def p(self) -> int:
+        return self.D.shape[1]
+
+    def coef(self, v: np.ndarray) -> np.ndarray:
+        """Least-squares coefficients of ``v`` (vector or columns) on ``D``."""
+        return self.inv @ (self.D.T @ v) if self.p else np.zeros((0,) + v.shape[1:])
+
+    def resid(self, v: np.ndarray) -> np.ndarray:
+        """:math:`M_D v`."""
+        return v - self.D @ self.coef(v) if self.p else v
+
+
+def _dummies(panel: PeriodPanel, fe: str, intercept: bool) -> _Effects:
+    """Unit dummies, period dummies (the first dropped with two-way effects), or the intercept
+    (pooled), as sparse columns; dummies that are combinations of the others are dropped."""
     N = panel.N
+    rows = np.arange(N)
     cols, names = [], []
     if fe in ("unit", "twoway"):
-        u = panel.unit_index()
-        Du = np.zeros((N, len(panel.units)))
-        Du[np.arange(N), u] = 1.0
-        cols.append(Du)
+        cols.append(sp.csr_matrix((np.ones(N), (rows, panel.unit_index())),
+                                  shape=(N, len(panel.units))))
         names += [f"unit[{x}]" for x in panel.units]
     if fe in ("time", "twoway"):
-        t = panel.time_index()
-        Dt = np.zeros((N, len(panel.times)))
-        Dt[np.arange(N), t] = 1.0
+        Dt = sp.csr_matrix((np.ones(N), (rows, panel.time_index())), shape=(N, len(panel.times)))
         first = 1 if fe == "twoway" else 0
         cols.append(Dt[:, first:])
         names += [f"time[{x}]" for x in panel.times[first:]]
     if fe == "none" and intercept:
-        cols.append(np.ones((N, 1)))
+        cols.append(sp.csr_matrix(np.ones((N, 1))))
         names.append("Intercept")
     if not cols:
-        return np.zeros((N, 0)), []
-    D = np.hstack(cols)
-    return _independent_columns(D, names)
+        return _Effects(sp.csr_matrix((N, 0)), [])
+    D = sp.csr_matrix(sp.hstack(cols))
+    return _Effects(*_independent_columns(D, names))
 
 
-def _independent_columns(D: np.ndarray, names: list[str]) -> tuple[np.ndarray, list[str]]:
+def _independent_columns(D: sp.csr_matrix, names: list[str]) -> tuple[sp.csr_matrix, list[str]]:
     """Drop dummies that are linear combinations of the others (e.g. a two-way panel whose
-    unit-period graph is disconnected), by pivoted QR; the span -- and so the fit -- is kept."""
-    if D.shape[1] == 0:
-        return D, names
-    R, piv = sla.qr(D, mode="r", pivoting=True)
+    unit-period graph is disconnected), by pivoted QR of the Gram matrix; the span -- and so
+    the fit -- is kept."""
+    G = np.asarray((D.T @ D).todense())
+    R, piv = sla.qr(G, mode="r", pivoting=True)
     d = np.abs(np.diag(R))
     rank = int(np.sum(d > d[0] * 1e-10))
     if rank == D.shape[1]:
         return D, names
     keep = np.sort(piv[:rank])
-    return D[:, keep], [names[i] for i in keep]
+    return sp.csr_matrix(D[:, keep]), [names[i] for i in keep]
 
 
-def _check_regressors(Xf: np.ndarray, D: np.ndarray, names: list[str], fe: str) -> None:
+def _check_regressors(Xf: np.ndarray, eff: _Effects, names: list[str], fe: str) -> None:
     """Name the first regressor that is a linear combination of the effects and the earlier
-    regressors (a negligible diagonal of R in the QR decomposition of ``[D, X]``)."""
-    R = np.linalg.qr(np.hstack([D, Xf]), mode="r")
-    p = D.shape[1]
+    regressors (a negligible diagonal of R in the QR decomposition of :math:`M_D X`)."""
+    if not names:
+        return
+    R = np.linalg.qr(eff.resid(Xf), mode="r")
     for j, nm in enumerate(names):
         norm = float(np.linalg.norm(Xf[:, j]))
-        if abs(R[p + j, p + j]) <= 1e-10 * max(norm, 1e-300):
+        if abs(R[j, j]) <= 1e-10 * max(norm, 1e-300):
             what = {"unit": "the unit effects", "time": "the period effects",
                     "twoway": "the unit and period effects", "none": "the intercept"}[fe]
             raise SingularDesignError(
@@ -291,13 +310,34 @@ class _LogDet:
         return float(np.sum(ev / (1.0 - rho * ev)).real)
 
 
+def _period_eigenvalues(W: sp.csr_matrix) -> np.ndarray:
+    """Eigenvalues of one period's W. A zero row i (a unit without neighbours present) gives the
+    eigenvalue 0 and leaves the eigenvalues of W without row and column i (expand det(W - xI)
+    along row i), so a row-standardised symmetric matrix cut to a period -- similar to a
+    symmetric matrix on its non-zero rows -- keeps the fast symmetric solver."""
+    n = W.shape[0]
+    if n == 0:
+        return np.zeros(0, complex)
+    d = W.toarray()
+    rs = d.sum(axis=1)
+    nz = rs > 0
+    c = d * np.where(nz, rs, 0.0)[:, None]
+    sub = np.ix_(nz, nz)
+    if (nz.sum() and np.allclose(c, c.T, atol=1e-10 * max(1.0, np.abs(c).max()))
+            and not np.any(d[np.ix_(nz, ~nz)])):
+        r = 1.0 / np.sqrt(rs[nz])
+        ev = np.linalg.eigvalsh(r[:, None] * c[sub] * r[None, :])
+        return np.concatenate([ev, np.zeros(n - int(nz.sum()))]).astype(complex)
+    return core._eigenvalues(W)
+
+
 def _logdet(Ws: Sequence[sp.csr_matrix]) -> _LogDet:
     cache: dict[tuple, np.ndarray] = {}
     per = []
     for Wt in Ws:
         key = (Wt.shape, Wt.indptr.tobytes(), Wt.indices.tobytes(), Wt.data.tobytes())
         if key not in cache:
-            cache[key] = (core._eigenvalues(Wt) if Wt.shape[0] else np.zeros(0, complex))
+            cache[key] = _period_eigenvalues(Wt)
         per.append(cache[key])
     ev = np.concatenate(per).astype(complex)
     return _LogDet(ev, tuple(per), core._bounds_from_eigenvalues(ev))
@@ -305,19 +345,26 @@ def _logdet(Ws: Sequence[sp.csr_matrix]) -> _LogDet:
 
 @dataclass(frozen=True)
 class _Problem:
-    """Everything the likelihood needs: ``y``, ``Wy``, ``Z = [X, WX, D]`` and the block W."""
+    """Everything the likelihood needs: ``y``, ``Wy``, the regressors ``X`` (X, W X), the
+    dummies and the block-diagonal W; ``k`` reported coefficients (X, W X, pooled intercept)."""
 
     spec: ModelSpec
     y: np.ndarray
     Wy: np.ndarray
-    Z: np.ndarray
-    k: int  # columns of Z that are X / W X (and the pooled intercept), reported
+    X: np.ndarray
+    eff: _Effects
+    k: int
     W: sp.csr_matrix
     ld: _LogDet
 
     @property
     def N(self) -> int:
         return self.y.size
+
+    @property
+    def Z(self) -> sp.csr_matrix:
+        r""":math:`[X, D]` as a sparse matrix (coefficients :math:`\gamma = (\beta, \alpha)`)."""
+        return sp.csr_matrix(sp.hstack([sp.csr_matrix(self.X), self.eff.D]))
 
 
 def _conc(N: int, ssr: float, logdet: float) -> float:
@@ -337,48 +384,54 @@ def _root(score, x0: float, iv: tuple[float, float]) -> float:
 
 
 def _estimate_lag(p: _Problem) -> tuple[float, np.ndarray, float]:
-    """SAR/SDM: ``(rho, gamma, ssr)``; the projections of y and W y on Z are computed once."""
-    Q, R = np.linalg.qr(p.Z)
-    e0 = p.y - Q @ (Q.T @ p.y)
-    e1 = p.Wy - Q @ (Q.T @ p.Wy)
+    """SAR/SDM: ``(rho, gamma, ssr)``. Frisch-Waugh: y, W y and X are projected off the
+    dummies once, then on :math:`M_D X` (QR), so the SSR is a quadratic in rho."""
+    Xt = p.eff.resid(p.X)
+    yt, wt = p.eff.resid(p.y), p.eff.resid(p.Wy)
+    Q, R = np.linalg.qr(Xt)
+    e0 = yt - Q @ (Q.T @ yt)
+    e1 = wt - Q @ (Q.T @ wt)
     a, b, c = float(e0 @ e0), float(e0 @ e1), float(e1 @ e1)
     f = lambda r: _conc(p.N, a - 2 * r * b + r * r * c, p.ld(r))  # noqa: E731
     score = lambda r: (p.N * (b - r * c) / (a - 2 * r * b + r * r * c)  # noqa: E731
                        - p.ld.derivative(r))
     iv = core._interval(p.ld)
     rho = _root(score, core._brent(lambda r: -f(r), *iv), iv)
-    gamma = sla.solve_triangular(R, Q.T @ (p.y - rho * p.Wy))
-    return rho, gamma, a - 2 * rho * b + rho * rho * c
+    beta = sla.solve_triangular(R, Q.T @ (yt - rho * wt))
+    alpha = p.eff.coef(p.y - rho * p.Wy - p.X @ beta)
+    return rho, np.concatenate([beta, alpha]), a - 2 * rho * b + rho * rho * c
 
 
 def _estimate_error(p: _Problem) -> tuple[float, np.ndarray, float]:
-    """SEM/SDEM: ``(lambda, gamma, ssr)`` from the Gram matrices of ``[y, Z]`` and their lags:
-    :math:`C'B'BC = G_0 - \\lambda(G_1 + G_1') + \\lambda^2 G_2`."""
-    C = np.hstack([p.y[:, None], p.Z])
-    WC = p.W @ C
-    G0, G1, G2 = C.T @ C, C.T @ WC, WC.T @ WC
+    r"""SEM/SDEM: ``(lambda, gamma, ssr)`` from the Gram matrices of ``C = [y, X, D]`` and its
+    lag: :math:`C'B'BC = G_0 - \lambda(G_1 + G_1') + \lambda^2 G_2` (the dummies filtered)."""
+    C = sp.csr_matrix(sp.hstack([sp.csr_matrix(p.y[:, None]), sp.csr_matrix(p.X), p.eff.D]))
+    WC = sp.csr_matrix(p.W @ C)
+    G0 = np.asarray((C.T @ C).todense())
+    G1 = np.asarray((C.T @ WC).todense())
+    G2 = np.asarray((WC.T @ WC).todense())
 
-    def solve(lam: float) -> tuple[np.ndarray, float]:
+    def solve(lam: float) -> tuple[np.ndarray, float, np.ndarray]:
         # gamma from the Gram matrices; the SSR from the residuals (no cancellation: an error
-        # in gamma moves it only to second order), so that the derivative polish is accurate
+        # in gamma moves it only to second order), so that the score is accurate
         G = G0 - lam * (G1 + G1.T) + lam * lam * G2
         gamma = np.linalg.solve(G[1:, 1:], G[1:, 0])
-        e = (C[:, 0] - lam * WC[:, 0]) - (C[:, 1:] - lam * WC[:, 1:]) @ gamma
-        return gamma, float(e @ e)
+        cvec = np.concatenate([[1.0], -gamma])
+        u = C @ cvec
+        e = u - lam * (WC @ cvec)
+        return gamma, float(e @ e), u
 
     f = lambda q: _conc(p.N, solve(q)[1], p.ld(q))  # noqa: E731
 
     def score(lam: float) -> float:  # envelope theorem: gamma held at its optimum
-        gamma, ssr = solve(lam)
-        u = C[:, 0] - C[:, 1:] @ gamma
+        _, ssr, u = solve(lam)
         Wu = p.W @ u
         return p.N * float((u - lam * Wu) @ Wu) / ssr - p.ld.derivative(lam)
 
     iv = core._interval(p.ld)
     lam = _root(score, core._brent(lambda q: -f(q), *iv), iv)
-    gamma, _ = solve(lam)
-    e = (p.y - p.Z @ gamma) - lam * (p.W @ (p.y - p.Z @ gamma))
-    return lam, gamma, float(e @ e)
+    gamma, ssr, _ = solve(lam)
+    return lam, gamma, ssr
 
 
 # --------------------------------------------------------------------------------------------
@@ -406,19 +459,20 @@ def _information(p: _Problem, Ws: Sequence[sp.csr_matrix], offsets: np.ndarray, 
     \mathrm{tr}(GG + G'G)`; both :math:`I_{c\sigma^2} = \mathrm{tr}\,G/\sigma^2`,
     :math:`I_{\sigma^2\sigma^2} = N/(2\sigma^4)`."""
     Gs = _period_G(Ws, par)
-    q = p.Z.shape[1]
+    Z = p.Z
+    q = Z.shape[1]
     info = np.zeros((q + 2, q + 2))
     trG = sum(float(np.trace(G)) for G in Gs)
     trGG = sum(float(np.sum(G * G.T)) + float(np.sum(G * G)) for G in Gs)
     if p.spec.rho:
-        mu = p.Z @ gamma
+        mu = Z @ gamma
         Gmu = np.concatenate([G @ mu[offsets[t]:offsets[t + 1]] for t, G in enumerate(Gs)])
-        info[:q, :q] = p.Z.T @ p.Z / sigma2
-        info[:q, q] = info[q, :q] = p.Z.T @ Gmu / sigma2
+        info[:q, :q] = np.asarray((Z.T @ Z).todense()) / sigma2
+        info[:q, q] = info[q, :q] = (Z.T @ Gmu) / sigma2
         info[q, q] = trGG + float(Gmu @ Gmu) / sigma2
     else:
-        BZ = p.Z - par * (p.W @ p.Z)
-        info[:q, :q] = BZ.T @ BZ / sigma2
+        BZ = sp.csr_matrix(Z - par * (p.W @ Z))
+        info[:q, :q] = np.asarray((BZ.T @ BZ).todense()) / sigma2
         info[q, q] = trGG
     info[q, q + 1] = info[q + 1, q] = trG / sigma2
     info[q + 1, q + 1] = p.N / (2 * sigma2**2)
@@ -537,15 +591,14 @@ def fit_unbalanced(formula: str, data: pd.DataFrame, w: object, spec: ModelSpec,
         checks.check_links(Wb, f"W {wname!r} (all periods)", spec.name)
     Xf = np.hstack([X, Wb @ X]) if spec.wx else X
     fnames = list(xnames) + ([f"W*{x}" for x in xnames] if spec.wx else [])
-    D, dnames = _dummies(panel, fe, has_int)
+    eff = _dummies(panel, fe, has_int)
     k = Xf.shape[1]
     _check_periods(panel, k)
-    _check_regressors(Xf, D, fnames, fe)
+    _check_regressors(Xf, eff, fnames, fe)
     use_int = fe == "none" and has_int  # the intercept is reported after X and W X (as in fit)
-    Z = np.hstack([Xf, D])
     kr = k + (1 if use_int else 0)
     ld = _logdet(Ws)
-    p = _Problem(spec, y, Wb @ y, Z, kr, Wb, ld)
+    p = _Problem(spec, y, Wb @ y, Xf, eff, kr, Wb, ld)
     if spec.rho:
         par, gamma, ssr = _estimate_lag(p)
     else:
@@ -555,25 +608,24 @@ def fit_unbalanced(formula: str, data: pd.DataFrame, w: object, spec: ModelSpec,
     ll = _conc(N, ssr, ld(par))
     info = _information(p, Ws, panel.offsets, par, gamma, s2)
     full = np.linalg.inv(info)
-    q = Z.shape[1]
+    q = k + eff.p
     keep = list(range(kr)) + [q]
     names = _param_names(spec, list(xnames), use_int)
     theta = np.concatenate([gamma[:kr], [par]])
     cov = pd.DataFrame(full[np.ix_(keep, keep)], index=names, columns=names)
-    return _results(spec, fe, panel, p, gamma, par, s2, ll, cov, full, names, theta, D, dnames,
+    return _results(spec, fe, panel, p, gamma, par, s2, ll, cov, full, names, theta,
                     yname=yname, xnames=xnames, wname=wname, wtr=wtr,
                     effects_draws=effects_draws, effects_method=effects_method, seed=seed)
 
 
-def _results(spec, fe, panel, p, gamma, par, s2, ll, cov, full, names, theta, D, dnames, *,
+def _results(spec, fe, panel, p, gamma, par, s2, ll, cov, full, names, theta, *,
              yname, xnames, wname, wtr, effects_draws, effects_method, seed):
     """Fit statistics, recovered effects and the results object."""
     y, Z, Wb = p.y, p.Z, p.W
     kr = p.k
-    Q = np.linalg.qr(D)[0] if fe != "none" else None
 
     def M(v: np.ndarray) -> np.ndarray:  # residual of the projection on the dummies
-        return v - Q @ (Q.T @ v) if Q is not None else v
+        return p.eff.resid(v) if fe != "none" else v
 
     ystar = M(y) if fe != "none" else y - y.mean()
     Xb = Z[:, :kr] @ gamma[:kr]
@@ -588,7 +640,7 @@ def _results(spec, fe, panel, p, gamma, par, s2, ll, cov, full, names, theta, D,
     r2 = 1.0 - float(resid @ resid) / float(ystar @ ystar)
     r2c = float(np.corrcoef(ystar if fe != "none" else y, yhat)[0, 1] ** 2)
     idx = panel.index()
-    fx = _recovered_effects(gamma[kr:], dnames, panel, fe)
+    fx = _recovered_effects(gamma[p.X.shape[1]:], p.eff.names, panel, fe)
     bounds = p.ld.bounds
     res = UnbalancedPanelResults(
         spec=spec, params=pd.Series(theta, index=names, name="estimate"), cov=cov, sigma2=s2,

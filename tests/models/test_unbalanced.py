@@ -78,7 +78,8 @@ R = {  # spatialreg (as printed): term -> (estimate, SE); impacts: (direct, indi
     "cut_twoways_SAR": {
         "est": {"lpcap": ("0.0048720534", "0.0258035878"), "lpc": ("0.1836002024", "0.0271071443"),
                 "lemp": ("0.7557577010", "0.0277346991"),
-                "unemp": ("-0.0035397786", "0.0010877361"), "rho": ("0.0005096104", "0.0032688715")},
+                "unemp": ("-0.0035397786", "0.0010877361"),
+                "rho": ("0.0005096104", "0.0032688715")},
         "impact": {"lpcap": ("0.0048720537", "0.0000024806", "0.0048745343"),
                    "lpc": ("0.1836002142", "0.0000934795", "0.1836936937"),
                    "lemp": ("0.7557577497", "0.0003847918", "0.7561425415"),
@@ -91,7 +92,8 @@ R = {  # spatialreg (as printed): term -> (estimate, SE); impacts: (direct, indi
                 "W*lpcap": ("-0.0860153139", "0.0299524830"),
                 "W*lpc": ("-0.1072169192", "0.0295935160"),
                 "W*lemp": ("-0.0196164304", "0.0259239050"),
-                "W*unemp": ("-0.0037241467", "0.0017233304"), "rho": ("0.1939435351", "0.0347246345")},
+                "W*unemp": ("-0.0037241467", "0.0017233304"),
+                "rho": ("0.1939435351", "0.0347246345")},
         "impact": {"lpcap": ("0.0259766902", "-0.0951806652", "-0.0692039750"),
                    "lpc": ("0.2066705134", "-0.0789098553", "0.1277606580"),
                    "lemp": ("0.7216830732", "0.1414585257", "0.8631415989"),
@@ -106,7 +108,8 @@ R = {  # spatialreg (as printed): term -> (estimate, SE); impacts: (direct, indi
     "econ_individual_SAR": {
         "est": {"lpcap": ("0.0012301085", "0.0284112883"), "lpc": ("0.2891659562", "0.0252862507"),
                 "lemp": ("0.7543097918", "0.0303926382"),
-                "unemp": ("-0.0052638563", "0.0009654515"), "rho": ("0.0035973098", "0.0037186725")},
+                "unemp": ("-0.0052638563", "0.0009654515"),
+                "rho": ("0.0035973098", "0.0037186725")},
         "impact": {"lpcap": ("0.0012301128", "0.0000044310", "0.0012345438"),
                    "lpc": ("0.2891669758", "0.0010416066", "0.2902085824"),
                    "lemp": ("0.7543124517", "0.0027171042", "0.7570295559"),
@@ -121,7 +124,8 @@ R = {  # spatialreg (as printed): term -> (estimate, SE); impacts: (direct, indi
     "econ_time_SAR": {
         "est": {"lpcap": ("0.1710568313", "0.0178579849"), "lpc": ("0.3005608923", "0.0107138456"),
                 "lemp": ("0.5858618660", "0.0146636237"),
-                "unemp": ("-0.0066860029", "0.0018168809"), "rho": ("0.0011962161", "0.0049513496")},
+                "unemp": ("-0.0066860029", "0.0018168809"),
+                "rho": ("0.0011962161", "0.0049513496")},
         "impact": {"lpcap": ("0.1710568979", "0.0002045347", "0.1712614326"),
                    "lpc": ("0.3005610094", "0.0003593842", "0.3009203936"),
                    "lemp": ("0.5858620944", "0.0007005219", "0.5865626162"),
@@ -368,3 +372,20 @@ def test_sequence_rejects_non_weights_and_empty():
         WeightsSequence({2015: sp.eye(3)})
     with pytest.raises(WeightsError, match="non-empty mapping"):
         WeightsSequence({})
+
+
+def test_period_eigenvalues_with_zero_rows():
+    """The symmetric-similar shortcut for a cut W with zero rows equals numpy's general eig."""
+    from spatialinno.models.unbalanced import _period_eigenvalues
+    rng = np.random.default_rng(3)
+    zero_rows = 0
+    for _ in range(10):
+        A = (rng.uniform(size=(40, 40)) < 0.04) * rng.uniform(size=(40, 40))
+        A = A + A.T
+        np.fill_diagonal(A, 0.0)
+        rs = A.sum(axis=1)
+        zero_rows += int((rs == 0).sum())
+        W = np.divide(A, rs[:, None], out=np.zeros_like(A), where=rs[:, None] > 0)
+        got = np.sort(_period_eigenvalues(sp.csr_matrix(W)).real)
+        np.testing.assert_allclose(got, np.sort(np.linalg.eigvals(W).real), atol=1e-10)
+    assert zero_rows > 5
