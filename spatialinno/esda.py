@@ -326,11 +326,15 @@ def _by_period(fn: Any, data: Any, w: Any, years: Sequence[int] | None, unit: st
     tyears = _integer_years(frame[time], time)
     sel = _select_years(years, sorted({int(y) for y in tyears}))
     parts = []
-    for year in sel:
-        rows = frame[tyears == year]
-        units = sorted(set(_unit_codes(rows[unit], unit)))
-        wt = w.for_period(year, units)
-        parts.append(fn(rows, *args, wt, years=[year], unit=unit, time=time, **kwargs))
+    with warnings.catch_warnings(record=True) as caught:  # one warning per message, not per year
+        warnings.simplefilter("always")
+        for year in sel:
+            rows = frame[tyears == year]
+            units = sorted(set(_unit_codes(rows[unit], unit)))
+            wt = w.for_period(year, units)
+            parts.append(fn(rows, *args, wt, years=[year], unit=unit, time=time, **kwargs))
+    for category, message in dict.fromkeys((m.category, str(m.message)) for m in caught):
+        warnings.warn(message, category, stacklevel=3)
     return combine(parts)
 
 
