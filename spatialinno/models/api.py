@@ -526,8 +526,13 @@ def _fit_random(formula: str, data: pd.DataFrame, w: object, model: str, *, unit
                 seed: int | None) -> SpatialPanelResults:
     """``fit(..., effects="random")``: the checks of :func:`fit`, the random-effects ML of
     :func:`~spatialinno.models.random_effects.fit_random` and the unit FE fit for Hausman."""
+    from ..weights import WeightsSequence
     from .random_effects import RE_MODELS, fit_random
     spec = get_spec(model)
+    if isinstance(w, WeightsSequence):
+        raise ModelSpecificationError(
+            "effects='random' takes one W for all periods (a balanced panel); weights by year "
+            "(a WeightsSequence) are available with fixed effects and bias_correction=None.")
     if spec.name not in RE_MODELS:
         raise ModelSpecificationError(
             f"effects='random' is available for model='sar', 'sdm' or 'sem'; received "

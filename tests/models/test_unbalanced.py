@@ -389,3 +389,27 @@ def test_period_eigenvalues_with_zero_rows():
         got = np.sort(_period_eigenvalues(sp.csr_matrix(W)).real)
         np.testing.assert_allclose(got, np.sort(np.linalg.eigvals(W).real), atol=1e-10)
     assert zero_rows > 5
+
+
+def test_join_report_missing_unit_years_feed_fit(tmp_path):
+    """A yearbook file with gaps: the join warns and lists them (report.missing), and fit takes
+    panel.data as it is -- its `missing` is exactly the join report's list."""
+    import warnings
+
+    import spatialinno as si
+    from spatialinno.errors import UnbalancedPanelWarning
+    raw = pd.read_csv(si.datasets.path("demo"))
+    sub = raw[raw["code"].astype(str).isin(si.regions.region_units("长三角")[0])]
+    sub = sub.drop(sub.sample(10, random_state=2).index)
+    sub.to_csv(tmp_path / "east.csv", index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnbalancedPanelWarning)
+        panel = si.load_panel(tmp_path / "east.csv", unit="city", time="year", merged="drop")
+    data = panel.data.assign(ln_gdp=np.log(panel.data["gdp"]))
+    w = Weights.knn(4, units=sorted(data["adcode"].unique()))
+    res = fit("ln_gdp ~ rd_expenditure", data, w, "sar", "unit", unit="adcode", time="year",
+              bias_correction=None, effects_draws=0)
+    rep = panel.report.missing
+    assert len(rep) == 10
+    assert set(res.missing) == set(zip(rep["adcode"].astype(str), rep["year"], strict=True))
+    assert res.nobs == len(data)
