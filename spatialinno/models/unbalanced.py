@@ -41,8 +41,8 @@ Variance: the inverse of the analytic information matrix of :math:`(\beta, \thet
 
 Effects: the stacked average over all unit-periods, :math:`\tfrac1N\mathrm{tr}\,S_k` and
 :math:`\tfrac1N\iota'S_k\iota` with :math:`S_k = \mathrm{diag}_t((I-\rho W_t)^{-1}(\beta_k I +
-\theta_k W_t))` (the periods weighted by :math:`n_t`; = spatialreg's ``impacts`` with the
-block-diagonal weights), and per period (:meth:`UnbalancedPanelResults.effects_by_period`).
+\theta_k W_t))` (the periods weighted by :math:`n_t`; = the point effects of spatialreg's ``impacts`` with the
+block-diagonal weights when every row of every :math:`W_t` sums to one), and per period (:meth:`UnbalancedPanelResults.effects_by_period`).
 """
 
 from __future__ import annotations
@@ -57,8 +57,7 @@ import scipy.linalg as sla
 import scipy.sparse as sp
 from scipy.sparse.linalg import splu
 
-from ..errors import (EmptyWeightsError, ModelOptionError, ModelSpecificationError,
-                      SingularDesignError)
+from ..errors import ModelOptionError, ModelSpecificationError, SingularDesignError
 from . import checks, core
 from .effects import Multipliers, _rowsum_modes, effects_delta, effects_simulation, multipliers
 from .results import SpatialPanelResults
@@ -552,7 +551,6 @@ def _period_multipliers(Wt: sp.csr_matrix, lagged: bool) -> Multipliers:
 def _stacked_multipliers(Ws: Sequence[sp.csr_matrix], ld: _LogDet, lagged: bool) -> Multipliers:
     """:class:`Multipliers` of the block-diagonal W: eigenvalues of all periods; for a W whose
     rows do not all sum to one, the row-sum modes of each period concatenated (exact)."""
-    N = sum(W.shape[0] for W in Ws)
     Wb = sp.csr_matrix(sp.block_diag(Ws, format="csr"))
     m = multipliers(Wb, ld.eigenvalues if lagged else np.zeros(1), exact_max_n=0)
     if m.row_standardised or not lagged:
