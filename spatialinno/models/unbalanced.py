@@ -174,11 +174,11 @@ def _as_weights(w: object):
     if hasattr(w, "id_order") and hasattr(w, "sparse"):
         return Weights.from_libpysal(w)
     if isinstance(w, tuple) and len(w) == 2:
+        from .api import _transform_name
         mat, codes = w
         m = sp.csr_matrix(mat, dtype=float)
-        rs = np.asarray(m.sum(axis=1)).ravel()
-        kind = "row" if np.allclose(rs[rs != 0], 1.0, atol=1e-10) else "none"
-        return Weights.from_sparse(m, [str(c) for c in codes], name="w", transform=kind)
+        return Weights.from_sparse(m, [str(c) for c in codes], name="w",
+                                   transform=_transform_name(m))
     raise ModelSpecificationError(
         f"w: expected a spatialinno Weights or WeightsSequence, a libpysal W or a (sparse "
         f"matrix, codes) pair; received {type(w).__name__}.")
