@@ -25,7 +25,7 @@ from .index import IndexResult, build_index
 from .models import choose_model, effects_table, etable, fit
 from .panel import JoinReport, Panel, load_panel, read_table
 from .runner import demo_panel
-from .weights import Weights
+from .weights import Weights, WeightsSequence
 
 __version__ = "0.1.0.dev0"
 
@@ -36,6 +36,7 @@ __all__ = [
     "agglomerations",
     "esda",
     "Weights",
+    "WeightsSequence",
     "fit",
     "etable",
     "effects_table",

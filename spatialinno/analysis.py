@@ -26,7 +26,10 @@ Layout (tables and their keys; ``*`` = required)::
                  file), ids ("sorted_units": GAL ids 0..n-1 are the panel's sorted units), transform,
                  units ("panel" (default): built on the panel's own units and transformed after the
                  cut, which is reported in tables/weights_cut; "layer": on every unit of the layer
-                 or file, so the panel must cover them all)
+                 or file, so the panel must cover them all), by_year (true: one W per year on the
+                 units observed that year -- economic/nested weights from that year's values, a
+                 W that changes when units merge; used by [esda] and [[models]] with
+                 bias_correction = "none")
     [[published]] model*, term*, estimate*, std_error, tolerance, source*: published numbers
                  put beside ours with the difference
     [esda]       variables*, weights*, permutations, lisa_years, adjust, alpha, maps, missing
@@ -35,8 +38,11 @@ Layout (tables and their keys; ``*`` = required)::
                  also in [choose] and [[models]])
     [choose]     formula*, weights*, effects, level, hausman: the Elhorst sequence (LM, robust LM,
                  LR/Wald of SDM vs SAR/SEM, Hausman) in one table with a recommendation
-    [[models]]   name*, formula*, model*, effects*, weights*, lee_yu, bias_correction, wy_demeaning,
-                 draws
+    [[models]]   name*, formula*, model*, effects* ("random": random unit effects for SAR, SDM,
+                 SEM, with the spatial Hausman test), weights*, lee_yu, bias_correction,
+                 wy_demeaning, draws. An unbalanced panel (missing unit-years, as the join report
+                 lists them) is estimated as it is with bias_correction = "none": exact ML with W
+                 cut to each year's units and row-standardised again; never imputed
     [agglomerations]  model* (a declared SAR/SDM/SAC), overlap ("plan_order", "raise" or a
                  priority list of scopes), replace (scope = alternative scope), draws,
                  moran_variable, two_w (fit the within/between two-W model and test rho_w = rho_b)
@@ -138,15 +144,15 @@ SCHEMA: dict[str, Any] = {
                   "phi": ("float", False), "path": ("str", False),
                   "ids": (("file", "sorted_units"), False),
                   "transform": (("row", "spectral", "none"), False),
-                  "units": (("panel", "layer"), False)},
+                  "units": (("panel", "layer"), False), "by_year": ("bool", False)},
     "esda": {"variables": ("list[str]", True), "weights": ("str", True),
              "permutations": ("int", False), "lisa_years": ("list[int]", False),
              "adjust": (("none", "fdr", "bonferroni"), False), "alpha": ("float", False),
              "maps": ("list[int]", False), "missing": (("error", "drop_units"), False)},
     "models[]": {"name": ("str", True), "formula": ("str", True),
                  "model": (("sar", "sem", "sdm", "sdem", "slx", "sac", "gns"), True),
-                 "effects": (("none", "unit", "time", "twoway"), True), "weights": ("str", True),
-                 "lee_yu": ("bool", False),
+                 "effects": (("none", "unit", "time", "twoway", "random"), True),
+                 "weights": ("str", True), "lee_yu": ("bool", False),
                  "bias_correction": (("transform", "analytic", "none", "bias"), False),
                  "wy_demeaning": (("exact", "splm"), False), "draws": ("int", False),
                  "missing": (("error", "drop_units"), False)},
@@ -442,7 +448,7 @@ def _check_references(c: _Checker, doc: dict[str, Any]) -> None:
     for name, spec in weights.items():
         kind = spec["type"]
         for key in spec:
-            if key not in type_keys[kind] | {"type", "transform", "units"}:
+            if key not in type_keys[kind] | {"type", "transform", "units", "by_year"}:
                 c.fail(("weights", name, key), f"not a key of type {kind!r}; its keys are "
                        f"{sorted(type_keys[kind] | {'transform', 'units'})}")
         for key in required.get(kind, ()):

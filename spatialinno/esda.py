@@ -40,6 +40,14 @@ Random numbers
     subset of years, or the years in another order, gives identical numbers. esda draws from
     numpy's global RNG (``np.random.permutation``; ``Moran_Local`` calls ``np.random.seed``);
     the draws run inside :func:`numpy_global_seed`, which restores the caller's global state.
+Weights that change over time
+    ``w`` may be a :class:`spatialinno.weights.WeightsSequence` (one W per year, e.g. economic
+    weights by year, or a W that changes when units merge): each year's statistic is computed
+    on the units observed in that year with that year's W, whose codes must be exactly those
+    units (the year and the codes at fault are named). The tables carry each year's ``n`` and
+    W label; the seeds are the per-year seeds above, so a year's numbers equal a run of that year
+    alone with its W. A single W with a unit absent in some year raises (below); build
+    ``WeightsSequence.cut(w, units_by_year)`` to cut it explicitly.
 Missing values
     A unit-year with a missing value, or a unit absent in a year, raises
     :class:`~spatialinno.errors.MissingValueError` listing the cells: spatial statistics need
@@ -299,6 +307,55 @@ def _cross_sections(data: Any, variables: Sequence[str], w: Any, *, unit: str, t
                                 f"{_listing(bad, 30)}. Spatial statistics need every unit of W "
                                 "each year: fill them explicitly, or subset W and the data")
     return wa, sel, out
+
+
+# --------------------------------------------------------------------------- weights by year
+
+
+def _is_sequence(w: Any) -> bool:
+    from .weights import WeightsSequence
+    return isinstance(w, WeightsSequence)
+
+
+def _by_period(fn: Any, data: Any, w: Any, years: Sequence[int] | None, unit: str, time: str,
+               combine: Any, *args: Any, **kwargs: Any) -> Any:
+    """Run ``fn`` year by year with that year's W of the sequence ``w`` on the units observed in
+    that year, then ``combine`` the per-year results."""
+    frame = _long_frame(data)
+    _check_columns(frame, [], unit, time)
+    tyears = _integer_years(frame[time], time)
+    sel = _select_years(years, sorted({int(y) for y in tyears}))
+    parts = []
+    with warnings.catch_warnings(record=True) as caught:  # one warning per message, not per year
+        warnings.simplefilter("always")
+        for year in sel:
+            rows = frame[tyears == year]
+            units = sorted(set(_unit_codes(rows[unit], unit)))
+            wt = w.for_period(year, units)
+            parts.append(fn(rows, *args, wt, years=[year], unit=unit, time=time, **kwargs))
+    for category, message in dict.fromkeys((m.category, str(m.message)) for m in caught):
+        warnings.warn(message, category, stacklevel=3)
+    return combine(parts)
+
+
+def _combine_global(parts: list[GlobalResult]) -> GlobalResult:
+    table = pd.concat([p.table for p in parts], ignore_index=True)
+    islands = tuple(sorted({c for p in parts for c in p.islands}))
+    sims = {y: v for p in parts for y, v in p.sims.items()}
+    return GlobalResult(parts[0].statistic, table, islands, parts[0].note, sims)
+
+
+def _combine_lisa(parts: list[LisaResult]) -> LisaResult:
+    """Per-year LISA results as one; ``s0`` (the sum of weights) differs by year, so it is NaN
+    here (each year's is the sum of its W)."""
+    first = parts[0]
+    labels = list(dict.fromkeys(p.w_label for p in parts))
+    return LisaResult(pd.concat([p.table for p in parts], ignore_index=True), first.variable,
+                      first.alpha, first.adjust, first.permutations, first.seed,
+                      labels[0] if len(labels) == 1 else "; ".join(labels),
+                      tuple(sorted({c for p in parts for c in p.islands})),
+                      {y: v for p in parts for y, v in p.thresholds.items()}, float("nan"),
+                      first.note)
 
 
 # --------------------------------------------------------------------------- input checks
@@ -659,6 +716,10 @@ def moran_by_year(data: Any, variable: str, w: Any, *, years: Sequence[int] | No
     >>> w = Weights.contiguity()                                     # doctest: +SKIP
     >>> moran_by_year(si.demo_panel(), "rd_expenditure", w).summary()  # doctest: +SKIP
     """
+    if _is_sequence(w):
+        return _by_period(moran_by_year, data, w, years, unit, time, _combine_global,
+                          variable, permutations=permutations, seed=seed, two_tailed=two_tailed,
+                          note=note)
     import esda
     permutations = _check_options(permutations=permutations, seed=seed, two_tailed=two_tailed)
     wa, sel, xs = _cross_sections(data, [variable], w, unit=unit, time=time, years=years)
@@ -693,6 +754,9 @@ def geary_by_year(data: Any, variable: str, w: Any, *, years: Sequence[int] | No
     sim_q975, n, ...`` (p-values one-sided as in esda; ``EI_sim`` etc. refer to C). Geary (1954),
     *The Incorporated Statistician* 5(3), doi:10.2307/2986645.
     """
+    if _is_sequence(w):
+        return _by_period(geary_by_year, data, w, years, unit, time, _combine_global,
+                          variable, permutations=permutations, seed=seed, note=note)
     import esda
     permutations = _check_options(permutations=permutations, seed=seed)
     wa, sel, xs = _cross_sections(data, [variable], w, unit=unit, time=time, years=years)
@@ -726,6 +790,9 @@ def getis_ord_by_year(data: Any, variable: str, w: Any, *, years: Sequence[int] 
     *Geographical Analysis* 24(3), doi:10.1111/j.1538-4632.1992.tb00261.x. Columns: ``year,
     variable, G, EG, VG, z_norm, p_norm, EI_sim, seI_sim, z_sim, p_sim, ..., n``.
     """
+    if _is_sequence(w):
+        return _by_period(getis_ord_by_year, data, w, years, unit, time, _combine_global,
+                          variable, permutations=permutations, seed=seed, note=note)
     import esda
     permutations = _check_options(permutations=permutations, seed=seed)
     wa, sel, xs = _cross_sections(data, [variable], w, unit=unit, time=time, years=years)
@@ -761,6 +828,9 @@ def bivariate_moran_by_year(data: Any, x: str, y: str, w: Any, *,
     p_sim, sim_q025, sim_q975, n, ...``. Wartenberg (1985), *Geographical Analysis* 17(4),
     doi:10.1111/j.1538-4632.1985.tb00849.x.
     """
+    if _is_sequence(w):
+        return _by_period(bivariate_moran_by_year, data, w, years, unit, time, _combine_global,
+                          x, y, permutations=permutations, seed=seed, note=note)
     import esda
     permutations = _check_options(permutations=permutations, seed=seed)
     wa, sel, xs = _cross_sections(data, [x, y], w, unit=unit, time=time, years=years)
@@ -1060,6 +1130,10 @@ def lisa_by_year(data: Any, variable: str, w: Any, *, years: Sequence[int] | Non
     *Geographical Analysis* 27(2), doi:10.1111/j.1538-4632.1995.tb00338.x.
     Islands: see the module notes (undefined, never a cluster).
     """
+    if _is_sequence(w):
+        return _by_period(lisa_by_year, data, w, years, unit, time, _combine_lisa,
+                          variable, permutations=permutations, seed=seed, alpha=alpha,
+                          adjust=adjust, note=note)
     import esda
     permutations = _check_options(permutations=permutations, seed=seed, alpha=alpha,
                                   adjust=adjust, warn_few=False)

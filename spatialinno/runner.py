@@ -600,6 +600,8 @@ def _build_weights(s: _State, name: str, spec: dict[str, Any], units: tuple[str,
     from .weights import Weights
 
     a = s.analysis
+    if spec.get("by_year", False):
+        return _weights_by_year(s, name, spec, units)
     kind, transform = spec["type"], spec.get("transform", "row")
     kw: dict[str, Any] = {"transform": transform}
     if kind == "contiguity":
@@ -617,9 +619,12 @@ def _build_weights(s: _State, name: str, spec: dict[str, Any], units: tuple[str,
         if var not in s.data.columns:
             raise _fail(a, f"weights.{name}.variable", f"unknown variable {var!r}")
         data = s.data[s.data[s.unit].isin(units)]
+        if "_year" in spec:  # by_year: that year's values only
+            kw["years"] = [spec["_year"]]
         if kind == "economic":
-            return Weights.economic(data, var, time=s.panel.time, **kw)
-        return Weights.nested(_weights_on(s, spec["geo"], units), data, var, time=s.panel.time, **kw)
+            return Weights.economic(data, var, unit=s.unit, time=s.panel.time, **kw)
+        return Weights.nested(_weights_on(s, spec["geo"], units), data, var, unit=s.unit,
+                              time=s.panel.time, **kw)
     if kind == "mix":
         return Weights.mix(_weights_on(s, spec["geo"], units), _weights_on(s, spec["econ"], units),
                            spec["phi"], **kw)
@@ -631,6 +636,20 @@ def _build_weights(s: _State, name: str, spec: dict[str, Any], units: tuple[str,
                         f"the weights file: {missing[:10]}")
         return w.subset(list(units), transform=transform)
     return w.with_transform(transform)
+
+
+def _weights_by_year(s: _State, name: str, spec: dict[str, Any], units: tuple[str, ...]) -> Any:
+    """``[weights.NAME]`` with ``by_year = true``: a WeightsSequence, each year's W built on
+    the units observed in that year (economic/nested weights from that year's values)."""
+    from .weights import WeightsSequence
+
+    base = {k: v for k, v in spec.items() if k != "by_year"}
+    data = s.data[s.data[s.unit].astype(str).isin(set(units))]
+    out = {}
+    for year, g in data.groupby(s.panel.time, sort=True):
+        year_units = tuple(sorted(g[s.unit].astype(str).unique()))
+        out[year] = _build_weights(s, name, {**base, "_year": year}, year_units)
+    return WeightsSequence(out, name=f"{name} (by year)")
 
 
 def _read_weights_file(s: _State, name: str, spec: dict[str, Any]) -> Any:
@@ -729,6 +748,11 @@ def _step_weights(s: _State) -> None:
     for name in order:
         w = _weights_on(s, name, units)
         s.weights[name] = w
+        if _is_by_year(w):
+            s.out.table(f"weights_by_year_{name}", w.summary(), f"Spatial weights {name}: one W "
+                        "per year on the units observed that year")
+            s.out.log.append(f"weights {name}: {w.name}, {len(w)} years")
+            continue
         frame = w.summary().to_frame()
         label = frame["statistic"].astype(str)
         repeat = label.groupby(label).cumcount()  # several "note" rows: note, note 2, ...
@@ -750,9 +774,20 @@ def _step_weights(s: _State) -> None:
                     "the cut from the boundary layer dropped, and units it left without neighbours")
 
 
-def _check_w_units(s: _State, where: str, wname: str, units: tuple[str, ...] | None = None) -> Any:
-    """W for a step: on the panel's units, or on ``units`` (a step's complete-data sample)."""
+def _is_by_year(w: Any) -> bool:
+    from .weights import WeightsSequence
+    return isinstance(w, WeightsSequence)
+
+
+def _check_w_units(s: _State, where: str, wname: str, units: tuple[str, ...] | None = None,
+                   by_year: bool = False) -> Any:
+    """W for a step: on the panel's units, or on ``units`` (a step's complete-data sample);
+    ``by_year``: the step accepts weights declared with ``by_year = true``."""
     w = s.weights[wname] if units is None else _weights_on(s, wname, units)
+    if _is_by_year(w) and not by_year:
+        raise _fail(s.analysis, where, f"weights {wname!r} change by year (by_year = true); this "
+                    "step needs one W for all years. By-year weights are used by [esda] and "
+                    "[[models]]: declare a second [weights.NAME] without by_year for this step")
     panel_units = set(s.data[s.unit]) if units is None else set(units)
     w_units = set(w.codes)
     extra, lacking = sorted(w_units - panel_units), sorted(panel_units - w_units)
@@ -807,7 +842,7 @@ def _step_esda(s: _State) -> None:
     from .plots import lisa_small_multiples, moran_scatter, moran_timeseries
 
     a, cfg = s.analysis, s.analysis.section("esda")
-    _check_w_units(s, "esda.weights", cfg["weights"])
+    _check_w_units(s, "esda.weights", cfg["weights"], by_year=True)
     seed = int(a.section("analysis")["seed"])
     perms = cfg.get("permutations", 999)
     s.out.section(f"Exploratory spatial data analysis (W = {cfg['weights']})")
@@ -816,7 +851,7 @@ def _step_esda(s: _State) -> None:
         if var not in s.data.columns:
             raise _fail(a, "esda.variables", f"unknown variable {var!r}; columns are {list(s.data.columns)}")
         data, units = _complete_sample(s, f"esda.{var}", [var], cfg.get("missing", "error"))
-        w = _check_w_units(s, "esda.weights", cfg["weights"], units)
+        w = _check_w_units(s, "esda.weights", cfg["weights"], units, by_year=True)
         g = esda.moran_by_year(data, var, w, permutations=perms, seed=seed, unit=s.unit,
                                time=time_col, note=s.out.note)
         s.out.table(f"moran_{var}", g.table, f"Global Moran's I of {var} by year",
@@ -1055,12 +1090,13 @@ def _step_models(s: _State) -> None:
     for i, m in s.progress.bar(list(enumerate(specs)), "models (with effect simulation draws)"):
         variables = _formula_variables(s, f"models[{i}].formula", m["formula"])
         data, units = _complete_sample(s, f"models.{m['name']}", variables, m.get("missing", "error"))
-        w = _check_w_units(s, f"models[{i}].weights", m["weights"], units)
+        w = _check_w_units(s, f"models[{i}].weights", m["weights"], units, by_year=True)
+        # bias_correction: "transform" | "analytic" | "none" ("bias" = "analytic");
+        # lee_yu = false is the older spelling of bias_correction = "none"
+        bc = m.get("bias_correction", "transform") if m.get("lee_yu", True) else "none"
+        _check_direct_approach(s, i, m, data, w, bc)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            # bias_correction: "transform" | "analytic" | "none" ("bias" = "analytic");
-            # lee_yu = false is the older spelling of bias_correction = "none"
-            bc = m.get("bias_correction", "transform") if m.get("lee_yu", True) else "none"
             res = fit(m["formula"], data=data, w=w, model=m["model"], effects=m["effects"],
                       unit=s.unit, time=s.panel.time, bias_correction=bc,
                       wy_demeaning=m.get("wy_demeaning", "exact"),
@@ -1083,6 +1119,24 @@ def _step_models(s: _State) -> None:
     if any(m.effects is not None or m.effects_are_linear for m in models):
         s.out.table("effects_table", effects_table(models, type="df", names=names),
                     "Direct, indirect and total effects of each model")
+
+
+def _check_direct_approach(s: _State, i: int, m: dict[str, Any], data: pd.DataFrame, w: Any,
+                           bc: str) -> None:
+    """By-year weights and unbalanced panels are estimated by exact ML with year-specific W
+    (the direct approach): the analysis file must say bias_correction = "none"."""
+    if bc == "none" or m["effects"] == "random":
+        return
+    per_year = data.groupby(s.panel.time)[s.unit].nunique()
+    n_units = data[s.unit].nunique()
+    gaps = int((n_units - per_year).sum())
+    why = (f"weights {m['weights']!r} change by year" if _is_by_year(w) else
+           f"the panel is unbalanced ({gaps} unit-year(s) missing, not imputed)" if gaps else "")
+    if why:
+        raise _fail(s.analysis, f"models[{i}].bias_correction",
+                    f"{why}: the model is estimated by exact ML with each year's W on that "
+                    f"year's units (the direct approach); the Lee-Yu correction needs one W on a "
+                    f"balanced panel. Set bias_correction = \"none\" for model {m['name']!r}")
 
 
 def _model_tests(models: list[Any]) -> list[list[Any]]:
@@ -1115,6 +1169,10 @@ def _step_agglomerations(s: _State) -> None:
     a, cfg = s.analysis, s.analysis.section("agglomerations")
     res = s.models[cfg["model"]]
     spec = next(m for m in a.doc["models"] if m["name"] == cfg["model"])
+    if res.W is None or spec["effects"] == "random":
+        raise _fail(a, "agglomerations.model", f"model {cfg['model']!r} has by-year weights, an "
+                    "unbalanced panel or random effects; the decomposition by agglomeration needs "
+                    "a fixed-effects model with one W on a balanced panel")
     overlap = cfg.get("overlap", "plan_order")
     replace = cfg.get("replace") or None
     if overlap == "plan_order":  # overlapping units go to the agglomeration listed first (京津冀 ...)

@@ -70,7 +70,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
 
 __all__ = [
-    "Weights", "WeightsSummary", "WeightsError", "IslandWarning",
+    "Weights", "WeightsSequence", "WeightsSummary", "WeightsError", "IslandWarning",
     "EARTH_RADIUS_KM", "ALBERS_CHINA", "DENSE_EIG_MAX", "TRANSFORMS",
     "great_circle_km", "distance_matrix_km", "unit_points", "neighbour_histogram", "link_map",
 ]
@@ -1704,3 +1704,163 @@ def _unit_means(panel_data: Any, variable: str, unit: str, time: str,
         raise WeightsError(f"{variable} has no value at all for {_listing(empty)}")
     order = list(units) if units is not None else sorted(means.index)
     return means.reindex(order)
+
+
+# ------------------------------------------------------------------------- weights by period
+
+def _period_key(period: object) -> object:
+    """A period as a dictionary key: whole numbers (numpy ints, 2015.0) as ``int``, else as is,
+    so that a panel's ``year`` column of any integer dtype finds its W_t."""
+    if isinstance(period, (bool, np.bool_)):
+        return period
+    if isinstance(period, (int, np.integer)):
+        return int(period)
+    if isinstance(period, (float, np.floating)) and float(period).is_integer():
+        return int(period)
+    return period
+
+
+@dataclass(frozen=True, eq=False)
+class WeightsSequence:
+    r"""Spatial weights that change over time: one :class:`Weights` :math:`W_t` per period.
+
+    For economic weights recomputed every year (:meth:`economic`), a W that changes when units
+    merge or split (build each year's W on that year's units), or a fixed W cut to the units
+    present in each period of an unbalanced panel (:meth:`cut`). Each :math:`W_t` is keyed by
+    its codes; models and ESDA use :meth:`for_period`, which requires :math:`W_t`'s codes to be
+    exactly the units observed in period ``t`` (missing and extra codes are named, the period
+    too): a W_t is never silently cut, padded or reordered.
+
+    Parameters
+    ----------
+    weights
+        Mapping period -> :class:`Weights` (whole-number periods are keyed as ``int``).
+    name
+        What the sequence is, e.g. ``"economic(pgdp) by year"``.
+
+    Examples
+    --------
+    >>> ws = WeightsSequence.economic(panel.data, "pgdp")            # doctest: +SKIP
+    >>> ws = WeightsSequence({2015: w_2015, 2016: w_2016})           # doctest: +SKIP
+    >>> res = spatialinno.fit("y ~ x", panel.data, ws, bias_correction=None)  # doctest: +SKIP
+    """
+
+    weights: Mapping[object, Weights]
+    name: str = "W_t"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.weights, Mapping) or not len(self.weights):
+            raise WeightsError("WeightsSequence needs a non-empty mapping period -> Weights; "
+                               f"received {type(self.weights).__name__}")
+        items: dict[object, Weights] = {}
+        for period, w in self.weights.items():
+            if not isinstance(w, Weights):
+                raise WeightsError(f"WeightsSequence: the weights of period {period!r} are a "
+                                   f"{type(w).__name__}, not a spatialinno Weights; convert "
+                                   "with Weights.from_sparse(matrix, codes) or "
+                                   "Weights.from_libpysal(w)")
+            items[_period_key(period)] = w  # equal periods hash equally: one key per period
+        try:
+            order = sorted(items)
+        except TypeError:
+            order = list(items)
+        object.__setattr__(self, "weights", {k: items[k] for k in order})
+
+    # ----------------------------------------------------------------- access
+    @property
+    def periods(self) -> tuple[object, ...]:
+        """The periods, sorted."""
+        return tuple(self.weights)
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        """Every code of every period's W, sorted."""
+        return tuple(sorted({c for w in self.weights.values() for c in w.codes}))
+
+    def __len__(self) -> int:
+        return len(self.weights)
+
+    def __iter__(self):
+        return iter(self.weights)
+
+    def items(self):
+        return self.weights.items()
+
+    def __getitem__(self, period: object) -> Weights:
+        key = _period_key(period)
+        if key not in self.weights:
+            raise WeightsError(
+                f"WeightsSequence {self.name!r} has no W for period {key}; it has periods "
+                f"{_listing([str(p) for p in self.periods])}. Add W_{key} (or fit only the "
+                "periods it covers)")
+        return self.weights[key]
+
+    def for_period(self, period: object, units: Sequence[str]) -> Weights:
+        """``W_t`` aligned to ``units`` (the units observed in ``period``, in the model's order).
+
+        Raises
+        ------
+        WeightsError
+            No W for ``period``; or (:class:`WeightsCodesError`) W_t's codes are not exactly
+            ``units``: the period and the missing and extra codes are named.
+        """
+        w = self[period]
+        period = _period_key(period)
+        units = _as_codes(units, "units")
+        missing = sorted(set(units) - set(w.codes))
+        extra = sorted(set(w.codes) - set(units))
+        if missing or extra:
+            raise WeightsCodesError(
+                f"W for period {period} ({w.name!r}, n={w.n}) does not match the "
+                f"{len(units)} units observed in {period}: units without a row in W_{period}: "
+                f"{_listing(missing) or 'none'}; codes in W_{period} not observed in "
+                f"{period}: {_listing(extra) or 'none'}. Build W_{period} on that period's "
+                "units, or cut a fixed W with WeightsSequence.cut(w, units_by_period)"
+                + _code_format_hint(missing, w.codes))
+        return w.align(units)
+
+    # ----------------------------------------------------------------- builders
+    @classmethod
+    def constant(cls, w: Weights, periods: Sequence[object]) -> WeightsSequence:
+        """The same ``w`` in every period of ``periods``."""
+        return cls({p: w for p in periods}, name=f"{w.name} (constant)")
+
+    @classmethod
+    def cut(cls, w: Weights, units_by_period: Mapping[object, Sequence[str]], *,
+            transform: Transform | None = None) -> WeightsSequence:
+        r"""A fixed ``w`` cut to the units of each period, re-transformed after the cut.
+
+        :math:`W_t` = the rows and columns of ``w.raw`` of the units observed in ``t``, then
+        ``transform`` (default: ``w``'s own, so a row-standardised W is row-standardised again
+        over the neighbours present in ``t``; see :meth:`Weights.subset`). A unit whose
+        neighbours are all absent in ``t`` becomes an island of :math:`W_t` (a zero row).
+        """
+        return cls({p: w.subset(list(u), transform=transform)
+                    for p, u in units_by_period.items()}, name=f"{w.name} (cut by period)")
+
+    @classmethod
+    def economic(cls, panel_data: Any, variable: str, unit: str = "adcode", time: str = "year",
+                 *, min_diff: float | None = None, transform: Transform = "row"
+                 ) -> WeightsSequence:
+        r"""Economic-distance weights recomputed every period: for each period ``t``,
+        :meth:`Weights.economic` on that period's values only,
+        :math:`w_{ij,t} = 1/|Y_{it} - Y_{jt}|`, on the units observed in ``t``."""
+        df = panel_data.data if hasattr(panel_data, "data") and not isinstance(
+            panel_data, pd.DataFrame) else panel_data
+        out = {}
+        for t, g in df.groupby(time, sort=True):
+            units = sorted(str(u) for u in g[unit].unique())
+            out[t] = Weights.economic(df, variable, unit, time, years=[t], units=units,
+                                      min_diff=min_diff, transform=transform)
+        return cls(out, name=f"economic({variable}) by {time}")
+
+    # ----------------------------------------------------------------- diagnostics
+    def summary(self) -> pd.DataFrame:
+        """One row per period: ``period, name, n, links, islands, transform``."""
+        return pd.DataFrame([(p, w.name, w.n, w.nnz, len(w.islands), str(w.transform))
+                             for p, w in self.weights.items()],
+                            columns=["period", "name", "n", "links", "islands", "transform"])
+
+    def __repr__(self) -> str:
+        return (f"WeightsSequence({self.name!r}, {len(self)} periods "
+                f"{self.periods[0]}..{self.periods[-1]})")

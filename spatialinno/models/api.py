@@ -92,8 +92,11 @@ def _resolve_weights(w: object, units: Sequence[str],
 # --------------------------------------------------------------------------------------------
 # panel
 # --------------------------------------------------------------------------------------------
-def _panel_frame(data: pd.DataFrame, unit: str | None,
-                 time: str | None) -> tuple[pd.DataFrame, str, str]:
+def _panel_frame(data: pd.DataFrame, unit: str | None, time: str | None,
+                 balanced: bool = True) -> tuple[pd.DataFrame, str, str]:
+    """The panel sorted by (time, unit code) with position columns ``_t``, ``_u``, after the
+    checks of its index columns; ``balanced=False`` lets missing unit-periods through (the
+    unbalanced estimator, :mod:`.unbalanced`)."""
     df = data
     if not isinstance(df, pd.DataFrame):
         inner = getattr(df, "data", None)
@@ -141,7 +144,7 @@ def _panel_frame(data: pd.DataFrame, unit: str | None,
             pairs)
     units = pd.Index(sorted(df[unit].unique(), key=str))
     times = pd.Index(sorted(df[time].unique()))
-    if len(df) != len(units) * len(times):
+    if balanced and len(df) != len(units) * len(times):
         full = pd.MultiIndex.from_product([units, times])
         have = pd.MultiIndex.from_frame(df[[unit, time]])
         missing = [tuple(x) for x in full.difference(have)]
@@ -149,8 +152,9 @@ def _panel_frame(data: pd.DataFrame, unit: str | None,
         raise UnbalancedPanelError(
             f"The panel is unbalanced: {len(missing)} unit-periods are missing ({len(units)} units "
             f"x {len(times)} periods expected): {shown}{' ...' if len(missing) > 50 else ''}. "
-            f"Spatial panel ML needs a balanced panel; fill or drop these units/periods "
-            f"explicitly.", missing)
+            f"fit estimates an unbalanced panel by exact ML with period-specific weights "
+            f"(the direct approach, no Lee-Yu correction): pass bias_correction=None. "
+            f"Otherwise fill or drop these units/periods explicitly.", missing)
     key = df[unit].map(lambda u: units.get_loc(u))
     out = df.assign(_t=df[time].map(lambda t: times.get_loc(t)), _u=key).sort_values(["_t", "_u"])
     return out, unit, time
@@ -353,7 +357,7 @@ def fit(formula: str, data: pd.DataFrame, w: object, model: str = "sar", effects
         effects_draws: int = 1000, effects_method: str = "simulation",
         seed: int | None = 0, groups: Mapping[str, str] | None = None,
         bias_correction: str | None = "transform",
-        wy_demeaning: str = "exact") -> SpatialPanelResults:
+        wy_demeaning: str = "exact", re_errors: str = "b") -> SpatialPanelResults:
     r"""Fit a fixed-effects spatial panel model by maximum likelihood.
 
     Parameters
@@ -370,7 +374,14 @@ def fit(formula: str, data: pd.DataFrame, w: object, model: str = "sar", effects
     model : {"sar", "sem", "sdm", "sdem", "slx", "sac", "gns", "ols", "sar2w", "sdm2w"}
         ``"sar2w"``/``"sdm2w"``: separate lags for within- and between-group neighbours (needs
         ``groups=``; see :func:`fit_two_w`, whose options apply).
-    effects : {"unit", "time", "twoway", "none"}
+    effects : {"unit", "time", "twoway", "none", "random"}
+        ``"random"``: random unit effects by ML (Elhorst 2003; SAR, SDM, SEM; an intercept is
+        kept), the same results object (:class:`~spatialinno.models.random_effects.
+        RandomEffectsPanelResults`: phi, theta and the spatial Hausman test against the unit
+        fixed-effects fit); see :func:`~spatialinno.models.random_effects.fit_random`.
+    re_errors : {"b", "kkp"}
+        Random-effects SEM only: Baltagi-Song-Koh (``"b"``, splm's default) or
+        Kapoor-Kelejian-Prucha (``"kkp"``) errors.
     m : optional
         Second weights for the SAC error process (defaults to ``w``).
     bias_correction : {"transform", "analytic", None}
@@ -435,9 +446,18 @@ def fit(formula: str, data: pd.DataFrame, w: object, model: str = "sar", effects
     if groups is not None:
         raise ModelSpecificationError(f"groups= is used by the two-W models 'sar2w'/'sdm2w' "
                                       f"only; model={model!r}.")
+    if str(effects).lower() == "random":
+        return _fit_random(formula, data, w, model, unit=unit, time=time, m=m,
+                           re_errors=re_errors, effects_draws=effects_draws,
+                           effects_method=effects_method, seed=seed)
     spec, fe = get_spec(model), check_fe(effects)
     _check_fit_options(cov_type, logdet, effects_method, effects_draws)
-    core.resolve_bias_correction(bias_correction, lee_yu)
+    bc = core.resolve_bias_correction(bias_correction, lee_yu)
+    if _needs_unbalanced(data, unit, time, w, bc):
+        return _fit_unbalanced(formula, data, w, spec, fe, unit=unit, time=time, m=m, bc=bc,
+                               wy_demeaning=wy_demeaning, logdet=logdet, cov_type=cov_type,
+                               effects_draws=effects_draws, effects_method=effects_method,
+                               seed=seed)
     if m is not None and not spec.lam:
         raise ModelSpecificationError(
             f"m= (the weights of the spatial error term) is used by the models with lambda "
@@ -465,6 +485,77 @@ def fit(formula: str, data: pd.DataFrame, w: object, model: str = "sar", effects
                      effects_method=effects_method, seed=seed, dep_var=yname, exog=xnames,
                      intercept=has_int, w_name=wname, w_transform=wtr, units=units, times=times,
                      eigenvalues=ev, rows=rows)
+
+
+def _needs_unbalanced(data: pd.DataFrame, unit, time, w: object, bc: str) -> bool:
+    """Whether :func:`fit` takes the unbalanced / time-varying-W path (:mod:`.unbalanced`): a
+    :class:`~spatialinno.weights.WeightsSequence`, or an unbalanced panel with
+    ``bias_correction=None`` (with a correction the balanced path raises, naming the gaps)."""
+    from ..weights import WeightsSequence
+    if isinstance(w, WeightsSequence):
+        return True
+    if bc != "none":
+        return False
+    df, u, t = _panel_frame(data, unit, time, balanced=False)
+    return len(df) != df[u].nunique() * df[t].nunique()
+
+
+def _fit_unbalanced(formula, data, w, spec, fe, *, unit, time, m, bc, wy_demeaning, logdet,
+                    cov_type, effects_draws, effects_method, seed) -> SpatialPanelResults:
+    """Options of :func:`fit` that the unbalanced estimator does not take raise here."""
+    from .unbalanced import fit_unbalanced
+    if bc != "none":
+        raise ModelSpecificationError(
+            f"Time-varying weights (a WeightsSequence) are estimated by exact ML with "
+            f"period-specific W_t, the direct approach; the Lee-Yu correction "
+            f"(bias_correction={bc!r}) is defined for one W on a balanced panel. Pass "
+            f"bias_correction=None.")
+    for bad, what in ((m is not None, "m= (a second weights matrix)"),
+                      (wy_demeaning != "exact", f"wy_demeaning={wy_demeaning!r}"),
+                      (not (isinstance(logdet, str) and logdet in ("auto", "eigen")),
+                       f"logdet={logdet!r} (period log-determinants use eigenvalues)")):
+        if bad:
+            raise ModelSpecificationError(f"{what} is not available for unbalanced panels or "
+                                          f"time-varying weights; drop it.")
+    return fit_unbalanced(formula, data, w, spec, fe, unit=unit, time=time, cov_type=cov_type,
+                          effects_draws=effects_draws, effects_method=effects_method, seed=seed)
+
+
+def _fit_random(formula: str, data: pd.DataFrame, w: object, model: str, *, unit, time, m,
+                re_errors: str, effects_draws: int, effects_method: str,
+                seed: int | None) -> SpatialPanelResults:
+    """``fit(..., effects="random")``: the checks of :func:`fit`, the random-effects ML of
+    :func:`~spatialinno.models.random_effects.fit_random` and the unit FE fit for Hausman."""
+    from ..weights import WeightsSequence
+    from .random_effects import RE_MODELS, fit_random
+    spec = get_spec(model)
+    if isinstance(w, WeightsSequence):
+        raise ModelSpecificationError(
+            "effects='random' takes one W for all periods (a balanced panel); weights by year "
+            "(a WeightsSequence) are available with fixed effects and bias_correction=None.")
+    if spec.name not in RE_MODELS:
+        raise ModelSpecificationError(
+            f"effects='random' is available for model='sar', 'sdm' or 'sem'; received "
+            f"model={model!r}. Use fixed effects (effects='unit' or 'twoway') for this model.")
+    check_option(re_errors, ["b", "kkp"], "re_errors")
+    if m is not None:
+        raise ModelSpecificationError("m= is not used with effects='random' (the random-effects "
+                                      "SEM uses w for its error process).")
+    _check_fit_options("auto", "eigen", effects_method, effects_draws)
+    df, unit, time = _panel_frame(data, unit, time)
+    units = [str(u) for u in pd.unique(df[unit])]
+    times = list(pd.unique(df[time]))
+    n, T = len(units), len(times)
+    rows = checks.Rows(n, T, units, times)
+    y, X, yname, xnames, has_int = _model_matrices(formula, df, rows)
+    W, wname, wtr = _resolve_weights(w, units, "w")
+    fe_fit = _fit_core(y, X, W, n, T, spec, "unit", bias_correction=None, effects_draws=0,
+                       dep_var=yname, exog=xnames, w_name=wname, w_transform=wtr, units=units,
+                       times=times, rows=rows)
+    return fit_random(y, X, W, n, T, spec, intercept=has_int, exog=xnames, dep_var=yname,
+                      units=units, times=times, w_name=wname, w_transform=wtr, errors=re_errors,
+                      effects_draws=effects_draws, effects_method=effects_method, seed=seed,
+                      fe_fit=fe_fit)
 
 
 def fit_array(y: np.ndarray, X: np.ndarray, W: sp.spmatrix, model: str = "sar",

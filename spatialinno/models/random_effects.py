@@ -62,8 +62,10 @@ from scipy import optimize, stats
 from ..errors import ModelOptionError, ModelSpecificationError, SingularDesignError
 from . import checks, core
 from .core import Eigen, _eigenvalues, lag, within
+from .results import SpatialPanelResults
 
-__all__ = ["RandomEffectsResults", "fit_re"]
+__all__ = ["RandomEffectsResults", "RandomEffectsPanelResults", "RE_MODELS", "fit_re",
+           "fit_random"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -456,3 +458,130 @@ def _fit_err_kkp(y, X, W, n, T, names, ld, bounds, time_effects) -> RandomEffect
         1.0 / math.sqrt(1.0 + T * phi), se_phi, ll, n, T, time_effects,
         pd.Series(e, index=idx, name="resid"), None, _gls_cov(Zs[:, 1:], s2, names), "kkp",
         se_phi)
+
+
+# --------------------------------------------------------------------------------------------
+# fit(..., effects="random"): the same results object as the fixed-effects fits
+# --------------------------------------------------------------------------------------------
+#: Models :func:`spatialinno.models.fit` estimates with ``effects="random"``.
+RE_MODELS: tuple[str, ...] = ("sar", "sdm", "sem")
+
+
+@dataclass(frozen=True, eq=False)
+class RandomEffectsPanelResults(SpatialPanelResults):
+    r"""Results of ``fit(..., effects="random")``: a :class:`SpatialPanelResults` (``params``,
+    ``cov``, ``tidy``, ``impacts``, ``etable``, ``effects_table``) with ``fe="random"``.
+
+    ``params`` order as in the fixed-effects results: X, W*X (SDM), ``Intercept``, ``rho`` or
+    ``lambda``. ``resid`` is the composite error :math:`\mu_i + \varepsilon_{it}` of the raw data
+    (``y - rho W y - X beta`` for SAR/SDM, ``y - X beta`` for the SEM) and ``fitted`` is
+    ``y - resid``; ``r2`` is ``1 - resid'resid / sum((y - ybar)^2)``.
+
+    Extra attributes
+    ----------------
+    phi, theta : float
+        :math:`\phi = \sigma^2_\mu/\sigma^2` (splm's ``phi``) and the quasi-demeaning weight
+        :math:`\theta = (1 + T\phi)^{-1/2}`.
+    phi_se : float
+    errors : str
+        SEM only: ``"b"`` (Baltagi-Song-Koh) or ``"kkp"`` (Kapoor-Kelejian-Prucha).
+    cov_conditional : pandas.DataFrame
+        GLS covariance of the coefficients at the estimated spatial and variance parameters
+        (splm's beta SEs).
+    hausman : SpecificationTest
+        Spatial Hausman test of this fit against the unit fixed-effects fit of the same model
+        (direct approach, ``bias_correction=None``), splm's ``sphtest`` convention
+        (:func:`spatialinno.models.diagnostics.hausman` with ``cov="splm"``).
+    fe_fit : SpatialPanelResults
+        That fixed-effects fit.
+    """
+
+    phi: float = float("nan")
+    theta: float = float("nan")
+    phi_se: float = float("nan")
+    errors: str = ""
+    cov_conditional: pd.DataFrame | None = field(default=None, repr=False)
+    info_partial: pd.DataFrame | None = field(default=None, repr=False)
+    hausman: object = None
+    fe_fit: SpatialPanelResults | None = field(default=None, repr=False)
+
+    @property
+    def sigma2_mu(self) -> float:
+        return self.phi * self.sigma2
+
+    @property
+    def k_params(self) -> int:
+        """Coefficients, spatial parameter, phi and sigma^2."""
+        return len(self.params) + 2
+
+    def info(self) -> pd.DataFrame:
+        base = super().info()
+        form = {"b": "Baltagi-Song-Koh", "kkp": "Kapoor-Kelejian-Prucha"}.get(self.errors)
+        rows = [("phi = sigma_mu^2/sigma^2", f"{self.phi:.6g} (SE {self.phi_se:.4g})"),
+                ("theta (quasi-demeaning)", f"{self.theta:.6g}")]
+        if form:
+            rows.append(("Error structure", form))
+        h = self.hausman
+        if h is not None:
+            rows.append(("Hausman FE vs RE", f"{h.statistic:.4f} (df {h.df}, p = {h.p_value:.4g})"))
+        return pd.concat([base, pd.DataFrame(rows, columns=["item", "value"])],
+                         ignore_index=True)
+
+
+def fit_random(y: np.ndarray, X: np.ndarray, W: sp.csr_matrix, n: int, T: int, spec, *,
+               intercept: bool, exog: list[str], dep_var: str, units: list[str], times: list,
+               w_name: str, w_transform: str, errors: str = "b", effects_draws: int = 1000,
+               effects_method: str = "simulation", seed: int | None = 0,
+               fe_fit: SpatialPanelResults | None = None) -> RandomEffectsPanelResults:
+    r"""Random-effects SAR/SDM/SEM (:func:`fit_re`) packaged as the results of
+    :func:`spatialinno.models.fit`.
+
+    ``y`` (``T*n``), ``X`` (``T*n, k``, no intercept column) time-major, ``W`` aligned to
+    ``units``. ``fe_fit`` (the unit fixed-effects fit of the same model, direct approach) gives
+    the spatial Hausman test (:func:`~spatialinno.models.diagnostics.hausman`, ``cov="splm"``).
+    """
+    from .diagnostics import hausman
+    from .effects import multipliers
+    Wc = sp.csr_matrix(W, dtype=float)
+    ld = Eigen().prepare(Wc)
+    re = fit_re(y, X, Wc, n, T, spec.name, intercept=intercept, exog_names=list(exog),
+                errors=errors, eigenvalues=ld.eigenvalues)
+    names = [t for t in re.params.index if t not in ("Intercept", "rho", "lambda")]
+    names += (["Intercept"] if "Intercept" in re.params.index else [])
+    names += [t for t in ("rho", "lambda") if t in re.params.index]
+    params = re.params[names]
+    cov = re.cov.loc[names, names]
+    yv = np.asarray(y, dtype=float).reshape(-1)
+    Xv = np.asarray(X, dtype=float).reshape(n * T, -1)
+    XX = np.hstack([Xv, lag(Wc, Xv, n, T)]) if spec.wx else Xv
+    if "Intercept" in params.index:
+        XX = np.hstack([XX, np.ones((n * T, 1))])
+    xb = XX @ params.iloc[:XX.shape[1]].to_numpy()
+    rho = float(params["rho"]) if spec.rho else 0.0
+    wy = lag(Wc, yv.reshape(-1, 1), n, T).ravel() if spec.rho else 0.0
+    resid = yv - rho * wy - xb
+    yhat = (core._per_period_solve(sp.identity(n, format="csc") - rho * Wc, xb, n, T)
+            if spec.rho else xb)
+    idx = pd.MultiIndex.from_product([list(times), list(units)], names=["time", "unit"])
+    mult = multipliers(Wc, ld.eigenvalues) if spec.rho else multipliers(
+        Wc, np.zeros(1))
+    ht = hausman(fe_fit, re, cov="splm") if fe_fit is not None else None
+    res = RandomEffectsPanelResults(
+        spec=spec, params=params.rename("estimate"), cov=cov, sigma2=re.sigma2,
+        sigma2_se=float("nan"), loglik=re.loglik, nobs=n * T, n=n, T=T, fe="random",
+        lee_yu="none", bias_correction="not applicable (random effects, Elhorst 2003 ML)",
+        cov_type="hessian", dep_var=dep_var, exog_names=tuple(exog), w_name=w_name,
+        w_transform=w_transform,
+        r2=1.0 - float(resid @ resid) / float(((yv - yv.mean()) ** 2).sum()),
+        r2_corr=float(np.corrcoef(yv, yhat)[0, 1] ** 2), fixed_effects={},
+        resid=pd.Series(resid, index=idx, name="resid"),
+        fitted=pd.Series(yv - resid, index=idx, name="fitted"), converged=True, effects=None,
+        _mult=mult, _rho_bounds=ld.bounds if spec.rho else (-np.inf, np.inf),
+        units=tuple(str(u) for u in units), _W=Wc, _lags=(("rho", Wc),) if spec.rho else (),
+        phi=re.phi, theta=re.theta, phi_se=re.phi_se, errors=re.errors,
+        cov_conditional=re.cov_conditional, info_partial=re.info_partial, hausman=ht,
+        fe_fit=fe_fit)
+    if exog and effects_draws:
+        object.__setattr__(res, "effects", res.impacts(effects_method, draws=effects_draws,
+                                                       seed=seed))
+    return res

@@ -16,7 +16,8 @@ from .spec import ModelSpec
 
 __all__ = ["SpatialPanelResults", "TwoWResults"]
 
-_FE_LABEL = {"none": "none (pooled)", "unit": "unit", "time": "time", "twoway": "unit + time"}
+_FE_LABEL = {"none": "none (pooled)", "unit": "unit", "time": "time", "twoway": "unit + time",
+            "random": "random unit effects"}
 
 
 @dataclass(frozen=True, eq=False)
@@ -243,7 +244,7 @@ class SpatialPanelResults:
         rows = [("Model", self.spec.title), ("Dependent variable", self.dep_var),
                 ("Fixed effects", _FE_LABEL[self.fe]), ("Bias correction", self.bias_correction),
                 ("W", f"{self.w_name} ({self.w_transform})"), ("n (units)", str(self.n)),
-                ("T (periods)", str(self.T)), ("Observations", str(self.n * self.T)),
+                ("T (periods)", str(self.T)), ("Observations", str(self.nobs)),
                 ("Log-likelihood", f"{self.loglik:.4f}"), ("AIC", f"{self.aic:.4f}"),
                 ("BIC", f"{self.bic:.4f}"), ("sigma^2", f"{self.sigma2:.6g}"),
                 ("R^2 (within)", f"{self.r2:.4f}"), ("corr^2 (y, fitted)", f"{self.r2_corr:.4f}"),

@@ -280,6 +280,8 @@ def _fit_rows(rows: _Rows, models, digits: int) -> None:
     rows.section("Fixed effects")
     rows.add("Unit FE", [yes(m.fe in ("unit", "twoway")) for m in models])
     rows.add("Time FE", [yes(m.fe in ("time", "twoway")) for m in models])
+    if any(m.fe == "random" for m in models):
+        rows.add("Unit RE", [yes(m.fe == "random") for m in models])
     rows.add("Bias correction", [_BC_LABEL.get(m.lee_yu, m.lee_yu) for m in models])
     rows.section("Fit statistics")
     rows.add("N (cities)", [str(m.n) for m in models])
