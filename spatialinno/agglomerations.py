@@ -355,6 +355,16 @@ class SpilloverDecomposition:
     def __str__(self) -> str:
         return self.summary()
 
+    def _repr_html_(self) -> str:
+        """Jupyter display: the split of the indirect effects and the averages by source
+        agglomeration."""
+        from .report.notebook import repr_html
+        return repr_html(
+            "Spillover decomposition: indirect = within + between + outside",
+            [(None, self.table), ("By source agglomeration (averages over its member cities)",
+                                  self.by_agglomeration)],
+            facts=[("Draws", str(self.draws)), ("Seed", str(self.seed))], note=self.note)
+
     def to_markdown(self, digits: int = 4, *, by_agglomeration: bool = False) -> str:
         from .report import to_markdown
         df = self.by_agglomeration if by_agglomeration else self.table

@@ -35,13 +35,13 @@ and their observations before computing q, which changes q of crossed strata.
 Interaction detector: :math:`q(X_1 \\cap X_2)` is q of the strata formed by crossing X1 and X2;
 with :math:`q_1 = q(X_1)`, :math:`q_2 = q(X_2)` (Wang and Xu 2017):
 
-=====================================================  =====================
-:math:`q_{12} < \\min(q_1, q_2)`                        weaken, nonlinear
+====================================================  =====================
+:math:`q_{12} < \\min(q_1, q_2)`                       weaken, nonlinear
 :math:`\\min(q_1, q_2) \\le q_{12} \\le \\max(q_1, q_2)`  weaken, uni-variable
-:math:`\\max(q_1, q_2) < q_{12} < q_1 + q_2`            enhance, bi-variable
-:math:`q_{12} = q_1 + q_2`                              independent
-:math:`q_{12} > q_1 + q_2`                              enhance, nonlinear
-=====================================================  =====================
+:math:`\\max(q_1, q_2) < q_{12} < q_1 + q_2`           enhance, bi-variable
+:math:`q_{12} = q_1 + q_2`                            independent
+:math:`q_{12} > q_1 + q_2`                            enhance, nonlinear
+====================================================  =====================
 
 (the rows are tested in this order; "=" holds within :data:`INTERACTION_ATOL`).
 

@@ -587,7 +587,16 @@ class SpatialDIDResult:
 
     @property
     def point(self) -> pd.Series:
+        """Direct, indirect and total effects of the treatment at the estimates."""
         return self.effects.set_index("effect")["point"]
+
+    def _repr_html_(self) -> str:
+        """Jupyter display: the policy effects and :func:`did_table`."""
+        from .report.notebook import repr_html
+        return repr_html(f"Spatial DID ({self.model.upper()}): {self.formula}",
+                         [("Effects of the treatment", self.effects),
+                          ("Beside the non-spatial estimators", did_table(self))],
+                         index=False)
 
 
 def _formula(outcome: str, terms: Sequence[str]) -> str:
@@ -1016,8 +1025,8 @@ def _cell(est: float, se: float, p: float, digits: int) -> tuple[str, str]:
 def did_table(result: SpatialDIDResult, *, event: EventStudyResult | None = None,
               placebo_result: PlaceboResult | None = None, digits: int = 4) -> pd.DataFrame:
     """Publication table: the non-spatial TWFE, TWFE with W D, Gardner's did2s and the spatial
-    DID side by side; estimates with stars (* p < 0.10, ** < 0.05, *** < 0.01) over their SEs
-    in parentheses; the pre-trend test and placebo p-value below."""
+    DID side by side; estimates with stars (``*`` p < 0.10, ``**`` < 0.05, ``***`` < 0.01) over
+    their SEs in parentheses; the pre-trend test and placebo p-value below."""
     cols: dict[str, dict[str, str]] = {}
     t, D = result.twfe, result.treatment
     p_t = 2 * stats.t.sf(abs(t.params[D] / t.std_errors[D]), t.clusters - 1)

@@ -564,6 +564,11 @@ class WeightsSummary:
         width = int(df["statistic"].str.len().max())
         return "\n".join(f"{s:<{width}}  {v}" for s, v in df.itertuples(index=False))
 
+    def _repr_html_(self) -> str:
+        """Jupyter display: the table of :meth:`to_frame`."""
+        from .report.notebook import repr_html
+        return repr_html(f"Spatial weights: {self.name}", [(None, self.to_frame())])
+
     def to_markdown(self) -> str:
         from .report import to_markdown
         return to_markdown(self.to_frame())
@@ -811,6 +816,10 @@ class Weights:
     def __repr__(self) -> str:
         return (f"Weights(name={self.name!r}, transform={self.transform!r}, n={self.n}, "
                 f"nnz={self.nnz}, islands={len(self.islands)})")
+
+    def _repr_html_(self) -> str:
+        """Jupyter display: the diagnostics of :meth:`summary`."""
+        return self.summary()._repr_html_()
 
     def equals(self, other: Weights, *, atol: float = 0.0) -> bool:
         """Same codes in the same order, same transform and the same values (within ``atol``)."""

@@ -99,6 +99,13 @@ class ModelChoiceResult:
     def __str__(self) -> str:
         return self.summary()
 
+    def _repr_html_(self) -> str:
+        """Jupyter display: the test table, the recommendation and the label."""
+        from ..report.notebook import repr_html
+        return repr_html(f"Model choice: {self.recommended.upper()} recommended "
+                         f"({_FE_LABEL.get(self.effects, self.effects)})",
+                         [(None, self.table)], note=self.recommendation + " " + self._footer())
+
     def to_markdown(self, digits: int = 4) -> str:
         from ..report import to_markdown
         return to_markdown(self.table, digits=digits,

@@ -917,7 +917,7 @@ def dynamic_bias_correction(d: Design, fit: CoreFit, info: np.ndarray) -> CoreFi
 # --------------------------------------------------------------------------------------------
 # two spatial lags: y = rho_w W_w y + rho_b W_b y + X beta + ...
 # --------------------------------------------------------------------------------------------
-#: Bound on |rho_w|, |rho_b| (open interval (-1, 1), minus this margin).
+#: Bound on ``|rho_w|``, ``|rho_b|`` (open interval (-1, 1), minus this margin).
 TWO_W_MARGIN = 1e-6
 
 

@@ -68,7 +68,7 @@ class Multipliers:
     rowsum_logs: np.ndarray | None = None
     #: ``(omega, a)``: eigenvalues of W and weights ``a_i = (1'V)_i (V^-1 1)_i`` with
     #: ``iota'(I - rho W)^-1 iota = sum_i a_i / (1 - rho omega_i)`` -- exact g1, g2 for any rho in
-    #: the parameter space (the row-sum series converges only for |rho| < 1/spectral radius,
+    #: the parameter space (the row-sum series converges only for ``|rho| < 1/spectral radius``,
     #: which for a non-row-standardised W can be narrower than the parameter space).
     rowsum_modes: tuple[np.ndarray, np.ndarray] | None = None
 

@@ -129,6 +129,19 @@ class RandomEffectsResults:
     def __str__(self) -> str:
         return self.summary()
 
+    def _repr_html_(self) -> str:
+        """Jupyter display: the facts of :meth:`summary` and the coefficient table."""
+        from ..report.notebook import repr_html
+        facts = [("n (units)", str(self.n)), ("T (periods)", str(self.T)),
+                 ("Time effects", "yes" if self.time_effects else "no"),
+                 ("Log-likelihood", f"{self.loglik:.4f}"), ("sigma^2", f"{self.sigma2:.6g}"),
+                 ("phi = sigma_mu^2/sigma^2", f"{self.phi:.6g}"), ("theta", f"{self.theta:.6g}")]
+        if self.errors:
+            forms = {"b": "Baltagi-Song-Koh", "kkp": "Kapoor-Kelejian-Prucha"}
+            facts.append(("Errors", forms.get(self.errors, self.errors)))
+        return repr_html(f"Random-effects {self.model.upper()} (ML, Elhorst 2003)",
+                         [(None, self.tidy())], facts=facts)
+
 
 def _unit_means(Z: np.ndarray, n: int, T: int) -> np.ndarray:
     return Z.reshape(T, n, -1).mean(axis=0)

@@ -265,6 +265,21 @@ class SpatialPanelResults:
     def __str__(self) -> str:
         return self.summary()
 
+    def _repr_html_(self) -> str:
+        """Jupyter display: the fit as a one-column :func:`~spatialinno.etable` (estimates with
+        stars over standard errors, spatial parameters, effects, fixed effects, fit statistics)
+        and, for two-W models, the test of equal lags."""
+        from ..report.notebook import repr_html
+        from .table import etable
+        tables: list = [(None, etable([self], names=[self.spec.name.upper()]))]
+        tests = getattr(self, "tests", None)
+        if tests is not None and len(tests):
+            tables.append(("Test of rho_within = rho_between", tests))
+        variance = {"oim": "analytic information matrix",
+                    "hessian": "numerical Hessian"}[self.cov_type]
+        facts = [("Variance", variance), ("Converged", "yes" if self.converged else "NO")]
+        return repr_html(f"{self.spec.title}: {self.dep_var}", tables, facts=facts)
+
     def to_markdown(self, digits: int = 4) -> str:
         from ..report import to_markdown
         out = to_markdown(self.info(), digits=digits) + "\n" \
@@ -286,8 +301,8 @@ class TwoWResults(SpatialPanelResults):
     r"""Results of :func:`spatialinno.models.fit_two_w`: SAR/SDM with separate lags for
     within- and between-group neighbours, :math:`y = \rho_w W_w y + \rho_b W_b y + \ldots`.
 
-    Extra attributes
-    ----------------
+    Attributes
+    ----------
     tests : pandas.DataFrame
         ``test, statistic, df, p_value`` for :math:`H_0: \rho_w = \rho_b` (``"LR"`` and
         ``"Wald"``).
