@@ -430,6 +430,7 @@ class GeodetectorResult:
     note: str | None = None
 
     def summary(self) -> pd.DataFrame:
+        """The factor detector's table sorted by q, largest first."""
         return self.factor.sort_values("q", ascending=False).reset_index(drop=True)
 
     def _note(self) -> str:
@@ -438,6 +439,7 @@ class GeodetectorResult:
         return f"{self.note}. {text}" if self.note else text
 
     def to_markdown(self, digits: int = 4) -> str:
+        """The factor detector (:meth:`summary`), then the interaction detector, as Markdown."""
         from .report import to_markdown
         out = to_markdown(self.summary(), digits=digits, note=self._note())
         if len(self.interaction):
@@ -445,6 +447,7 @@ class GeodetectorResult:
         return out
 
     def to_latex(self, digits: int = 4, caption: str | None = None) -> str:
+        """The factor detector (:meth:`summary`), then the interaction detector, as LaTeX."""
         from .report import to_latex
         out = to_latex(self.summary(), digits=digits, caption=caption, note=self._note())
         if len(self.interaction):
@@ -452,6 +455,7 @@ class GeodetectorResult:
         return out
 
     def figure(self, *, note: str | None = None) -> Any:
+        """The interaction detector as a heatmap (:func:`interaction_figure`)."""
         return interaction_figure(self, note=note if note is not None else self.note)
 
 

@@ -124,6 +124,7 @@ class JoinReport:
 
     @property
     def n_input(self) -> int:
+        """Number of input rows (every row of the file, joined or not)."""
         return len(self.rows)
 
     @property
@@ -145,6 +146,8 @@ class JoinReport:
                                                    "merged_dropped"])]
 
     def summary(self) -> str:
+        """Plain text: input rows per status, how the file was read, missing unit-years and absent
+        default units."""
         c = self.counts
         lines = [f"Join report for {self.source}: {self.n_input} input rows"]
         lines += [f"  {k:<18} {v}" for k, v in c.items() if v]
@@ -185,6 +188,7 @@ class JoinReport:
         return repr_html(f"Join report: {self.source}", tables, facts=facts)
 
     def to_markdown(self) -> str:
+        """Rows per status as a Markdown table, with the source and the number of input rows."""
         from .report import to_markdown
         table = pd.DataFrame({"status": list(self.counts), "rows": list(self.counts.values())})
         return to_markdown(table, note=f"Source: {self.source}; {self.n_input} input rows.")
@@ -207,14 +211,17 @@ class Panel:
 
     @property
     def units(self) -> list[str]:
+        """Unit codes (6-digit strings) present in the panel, sorted."""
         return sorted(self.data["adcode"].unique())
 
     @property
     def years(self) -> list[int]:
+        """Periods present in the panel (the time column's values as int), sorted."""
         return sorted(int(y) for y in self.data[self.time].unique())
 
     @property
     def is_balanced(self) -> bool:
+        """Whether every unit has every period (no row in ``report.missing``)."""
         return len(self.report.missing) == 0
 
     def to_geodataframe(self, boundaries: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:

@@ -220,14 +220,17 @@ class Treatment:
 
     @property
     def units(self) -> list[str]:
+        """Unit codes of the panel, sorted."""
         return sorted(self.data[self.unit].astype(str).unique())
 
     @property
     def times(self) -> list[Any]:
+        """Periods of the panel, sorted."""
         return sorted(self.data[self.time].unique())
 
     @property
     def never_treated(self) -> list[str]:
+        """Units never treated within the panel, sorted."""
         return sorted(set(self.units) - set(self.first.index))
 
     def control_units(self, period: Any) -> list[str]:
@@ -492,6 +495,8 @@ class TWFEResult:
     formula: str
 
     def tidy(self) -> pd.DataFrame:
+        """One row per term: estimate, clustered standard error, t and p-value (t distribution with
+        clusters - 1 degrees of freedom)."""
         z = self.params / self.std_errors
         return pd.DataFrame({"term": self.params.index, "estimate": self.params.to_numpy(),
                              "std_error": self.std_errors.to_numpy(), "t": z.to_numpy(),
@@ -889,6 +894,8 @@ class PlaceboResult:
     model: str
 
     def summary(self) -> pd.DataFrame:
+        """Per effect: the observed value, the mean, SD and 2.5/97.5 % quantiles of the placebo
+        draws, the p-value and the number of draws."""
         d = self.draws[["direct", "indirect", "total"]]
         return pd.DataFrame({"effect": d.columns, "observed": self.observed.to_numpy(),
                              "placebo_mean": d.mean().to_numpy(), "placebo_sd": d.std().to_numpy(),
@@ -1110,6 +1117,8 @@ class PolicyEvaluation:
         return out
 
     def figures(self) -> list[tuple[str, Any, str]]:
+        """``(name, figure, caption)`` of the event study and the placebo distribution (when
+        computed), as the runner writes them."""
         out = []
         if self.event is not None:
             out.append(("policy_event_study", plot_event_study(self.event, note=self.note),

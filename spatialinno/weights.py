@@ -570,10 +570,12 @@ class WeightsSummary:
         return repr_html(f"Spatial weights: {self.name}", [(None, self.to_frame())])
 
     def to_markdown(self) -> str:
+        """The diagnostics of :meth:`to_frame` as a Markdown table."""
         from .report import to_markdown
         return to_markdown(self.to_frame())
 
     def to_latex(self) -> str:
+        """The diagnostics of :meth:`to_frame` as a LaTeX table captioned with the weights' name."""
         from .report import to_latex
         return to_latex(self.to_frame(), caption=f"Spatial weights: {self.name}")
 
@@ -721,6 +723,8 @@ class Weights:
 
     @property
     def n_components(self) -> int:
+        """Number of connected components of the neighbour graph (1: every unit reaches every
+        other)."""
         return int(self.components.nunique()) if self.n else 0
 
     @cached_property

@@ -98,18 +98,23 @@ class RandomEffectsResults:
 
     @property
     def sigma2_mu(self) -> float:
+        r"""Variance of the unit effects, :math:`\sigma_\mu^2 = \phi\,\sigma^2`."""
         return self.phi * self.sigma2
 
     @property
     def nobs(self) -> int:
+        """Number of observations, ``n * T``."""
         return self.n * self.T
 
     @property
     def std_errors(self) -> pd.Series:
+        """Standard errors, the square roots of the diagonal of ``cov`` (the full inverse
+        information)."""
         return pd.Series(np.sqrt(np.diag(self.cov.to_numpy())), index=self.params.index,
                          name="std_error")
 
     def tidy(self) -> pd.DataFrame:
+        """One row per parameter: term, estimate, std_error, z, p_value (normal)."""
         se = self.std_errors
         z = self.params / se
         return pd.DataFrame({"term": self.params.index, "estimate": self.params.to_numpy(),
@@ -117,6 +122,8 @@ class RandomEffectsResults:
                              "p_value": 2 * stats.norm.sf(np.abs(z.to_numpy()))})
 
     def summary(self) -> str:
+        """Plain text: the model, n, T, log-likelihood, variance parameters and the coefficient
+        table."""
         form = {"b": ", errors: Baltagi-Song-Koh", "kkp": ", errors: Kapoor-Kelejian-Prucha"}.get(
             self.errors, "")
         head = (f"Random-effects {self.model.upper()} (ML, Elhorst 2003{form}); n={self.n}, "
