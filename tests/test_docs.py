@@ -26,8 +26,9 @@ DOCS = ROOT / "docs"
 #: The build may take this long (the notebooks run in it); CI's budget for it is about 90 s.
 BUILD_TIMEOUT_S = 900
 NOTEBOOKS = sorted(p for d in ("howto", "examples") for p in (DOCS / d).glob("*.md"))
-API_MODULES = re.findall(r"^\.\. automodule:: (\S+)", (DOCS / "api.rst").read_text("utf-8"),
-                         re.M)
+API_PAGES = sorted((DOCS / "api").glob("*.rst"))
+API_MODULES = [m for page in API_PAGES for m in
+               re.findall(r"^\.\. automodule:: (\S+)", page.read_text("utf-8"), re.M)]
 
 
 # -- the public API: every name documented -------------------------------------------------------
@@ -133,7 +134,8 @@ def test_notebooks_show_figures_and_display_tables(site):
 
 
 def test_api_reference_renders_every_public_name(site):
-    html = (site / "api.html").read_text("utf-8")
+    html = "".join((site / "api" / f"{page.stem}.html").read_text("utf-8")
+                   for page in API_PAGES)
     ids = set(re.findall(r'id="([^"]+)"', html))
     absent = [q for q, _ in PUBLIC if q not in ids]
     assert not absent, f"{len(absent)} public names not on the API page, e.g. {absent[:10]}"
