@@ -289,6 +289,7 @@ class AgglomerationTable:
     note: str | None = None
 
     def summary(self) -> str:
+        """Plain text: the title, the table and the note."""
         body = self.table.to_string(index=False, float_format=lambda x: f"{x:.6f}")
         return "\n".join([self.title, body] + ([self.note] if self.note else []))
 
@@ -296,10 +297,12 @@ class AgglomerationTable:
         return self.summary()
 
     def to_markdown(self, digits: int = 4) -> str:
+        """The table as Markdown, with the note."""
         from .report import to_markdown
         return to_markdown(self.table, digits=digits, note=self.note)
 
     def to_latex(self, digits: int = 4, caption: str | None = None) -> str:
+        """The table as LaTeX, captioned with the title unless ``caption`` is given."""
         from .report import to_latex
         return to_latex(self.table, digits=digits, caption=caption or self.title, note=self.note)
 
@@ -342,6 +345,8 @@ class SpilloverDecomposition:
     note: str | None = None
 
     def summary(self) -> str:
+        """Plain text: the split of each indirect effect (within, between, outside) and the averages
+        by source agglomeration."""
         fmt = lambda x: f"{x:.6f}"  # noqa: E731
         lines = ["Spillover decomposition: indirect = within + between + outside "
                  f"({self.draws} draws, seed {self.seed})",
@@ -355,13 +360,25 @@ class SpilloverDecomposition:
     def __str__(self) -> str:
         return self.summary()
 
+    def _repr_html_(self) -> str:
+        """Jupyter display: the split of the indirect effects and the averages by source
+        agglomeration."""
+        from .report.notebook import repr_html
+        return repr_html(
+            "Spillover decomposition: indirect = within + between + outside",
+            [(None, self.table), ("By source agglomeration (averages over its member cities)",
+                                  self.by_agglomeration)],
+            facts=[("Draws", str(self.draws)), ("Seed", str(self.seed))], note=self.note)
+
     def to_markdown(self, digits: int = 4, *, by_agglomeration: bool = False) -> str:
+        """``table`` (or ``by_agglomeration``) as Markdown, with the note."""
         from .report import to_markdown
         df = self.by_agglomeration if by_agglomeration else self.table
         return to_markdown(df, digits=digits, note=self.note)
 
     def to_latex(self, digits: int = 4, *, by_agglomeration: bool = False,
                  caption: str | None = None) -> str:
+        """``table`` (or ``by_agglomeration``) as LaTeX, with the note."""
         from .report import to_latex
         df = self.by_agglomeration if by_agglomeration else self.table
         return to_latex(df, digits=digits, caption=caption, note=self.note)

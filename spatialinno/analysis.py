@@ -266,9 +266,11 @@ class Analysis:
         return self.path.parent
 
     def section(self, name: str) -> dict[str, Any]:
+        """The table ``name`` of the analysis file (an empty dict when absent)."""
         return self.doc.get(name, {})
 
     def resolve(self, relative: str) -> Path:
+        """A path of the analysis file, resolved relative to the file's folder."""
         return (self.base / relative).resolve()
 
 

@@ -211,6 +211,7 @@ class CouplingResult:
         return out.join(counts).reset_index()
 
     def summary(self) -> pd.DataFrame:
+        """Mean C, T, D and units per coordination level by year (:meth:`by_year`)."""
         return self.by_year()
 
     def lagging_counts(self) -> pd.DataFrame:
@@ -227,14 +228,17 @@ class CouplingResult:
         return f"{self.note}. {text}" if self.note else text
 
     def to_markdown(self, digits: int = 4) -> str:
+        """The yearly summary (:meth:`by_year`) as Markdown, with the note."""
         from .report import to_markdown
         return to_markdown(self.by_year(), digits=digits, note=self._note())
 
     def to_latex(self, digits: int = 4, caption: str | None = None) -> str:
+        """The yearly summary (:meth:`by_year`) as LaTeX, with the note."""
         from .report import to_latex
         return to_latex(self.by_year(), digits=digits, caption=caption, note=self._note())
 
     def to_csv(self) -> str:
+        """Every unit-year of ``table`` (C, T, D, level) as CSV text."""
         from .report import to_csv
         return to_csv(self.table)
 
@@ -416,6 +420,7 @@ class ObstacleResult:
         return wide.reset_index()
 
     def summary(self) -> pd.DataFrame:
+        """Mean obstacle degree of each indicator by year (:meth:`mean_by_year`)."""
         return self.mean_by_year()
 
     def _note(self) -> str:
@@ -425,14 +430,17 @@ class ObstacleResult:
         return f"{self.note}. {text}" if self.note else text
 
     def to_markdown(self, digits: int = 4) -> str:
+        """The yearly means (:meth:`mean_by_year`) as Markdown, with the note."""
         from .report import to_markdown
         return to_markdown(self.mean_by_year(), digits=digits, note=self._note())
 
     def to_latex(self, digits: int = 4, caption: str | None = None) -> str:
+        """The yearly means (:meth:`mean_by_year`) as LaTeX, with the note."""
         from .report import to_latex
         return to_latex(self.mean_by_year(), digits=digits, caption=caption, note=self._note())
 
     def figure(self, *, note: str | None = None) -> Any:
+        """The bar figure of the mean obstacle degrees (:func:`obstacle_figure`)."""
         return obstacle_figure(self, note=note if note is not None else self.note)
 
 

@@ -36,15 +36,18 @@ class Descriptives:
     note: str | None = None
 
     def summary(self) -> str:
+        """The table as text (the Markdown of :meth:`to_markdown`)."""
         return self.to_markdown()
 
     def __str__(self) -> str:
         return self.summary()
 
     def to_markdown(self, *, digits: int = 4) -> str:
+        """The descriptive statistics as Markdown, with the data note."""
         return report.to_markdown(self.table, digits=digits, note=self.note)
 
     def to_latex(self, *, digits: int = 4, caption: str | None = "Descriptive statistics") -> str:
+        """The descriptive statistics as LaTeX ("Table 1"), with the data note."""
         return report.to_latex(self.table, digits=digits, caption=caption, note=self.note)
 
 

@@ -474,10 +474,12 @@ class DagumResult:
 
     @property
     def years(self) -> list[int]:
+        """Years decomposed, in the order of ``overall``."""
         return [int(y) for y in self.overall["year"]]
 
     @property
     def groups(self) -> list[str]:
+        """Group names (agglomerations or regions), sorted."""
         return sorted(set(self.within["group"]))
 
     def matrix(self, year: int) -> pd.DataFrame:
@@ -514,16 +516,20 @@ class DagumResult:
         return _note_text(self.note, text + ".")
 
     def summary(self) -> str:
+        """The decomposition as text (the Markdown of :meth:`to_markdown`)."""
         return self.to_markdown()
 
     def __str__(self) -> str:
         return self.summary()
 
     def to_markdown(self, digits: int = 4) -> str:
+        """The decomposition by year (:meth:`table`: G, G_w, G_nb, G_t and their shares) as
+        Markdown."""
         return report.to_markdown(self.table(), digits=digits, note=self._note())
 
     def to_latex(self, digits: int = 4, caption: str | None = "Dagum Gini decomposition"
                  ) -> str:
+        """The decomposition by year (:meth:`table`) as LaTeX."""
         return report.to_latex(self.table(), digits=digits, caption=caption, note=self._note())
 
 
@@ -706,15 +712,18 @@ class TheilResult:
         return _note_text(self.note, text + ".")
 
     def summary(self) -> str:
+        """The indices as text (the Markdown of :meth:`to_markdown`)."""
         return self.to_markdown()
 
     def __str__(self) -> str:
         return self.summary()
 
     def to_markdown(self, digits: int = 4) -> str:
+        """Theil T and L with their within/between parts by year, as Markdown."""
         return report.to_markdown(self.table, digits=digits, note=self._note())
 
     def to_latex(self, digits: int = 4, caption: str | None = "Theil indices") -> str:
+        """Theil T and L with their within/between parts by year, as LaTeX."""
         return report.to_latex(self.table, digits=digits, caption=caption, note=self._note())
 
 
@@ -782,16 +791,19 @@ class SigmaResult:
         return _note_text(self.note, text + ".")
 
     def summary(self) -> str:
+        """The dispersion and its trend as text (the Markdown of :meth:`to_markdown`)."""
         return self.to_markdown()
 
     def __str__(self) -> str:
         return self.summary()
 
     def to_markdown(self, digits: int = 4) -> str:
+        """CV and SD of logs by year, then the trend regressions, as Markdown."""
         return (report.to_markdown(self.table, digits=digits) + "\n"
                 + report.to_markdown(self.trend, digits=digits, note=self._note()))
 
     def to_latex(self, digits: int = 4, caption: str | None = "Sigma-convergence") -> str:
+        """CV and SD of logs by year, then the trend regressions, as LaTeX."""
         return (report.to_latex(self.table, digits=digits, caption=caption)
                 + report.to_latex(self.trend, digits=digits, note=self._note()))
 
@@ -886,14 +898,18 @@ class BetaResult:
 
     @property
     def beta(self) -> float:
+        """The convergence coefficient of the first row of ``table`` (negative: convergence)."""
         return float(self.table["beta"].iloc[0])
 
     @property
     def speed(self) -> float:
+        r"""Speed of convergence of the first row, :math:`\theta = -\ln(1 + \beta)/s` per period
+        (:func:`convergence_speed`)."""
         return float(self.table["speed"].iloc[0])
 
     @property
     def half_life(self) -> float:
+        r"""Half-life of the first row, :math:`\ln 2 / \theta` periods (NaN without convergence)."""
         return float(self.table["half_life"].iloc[0])
 
     def _note(self) -> str:
@@ -903,15 +919,18 @@ class BetaResult:
         return _note_text(self.note, text + ".")
 
     def summary(self) -> str:
+        """The estimates as text (the Markdown of :meth:`to_markdown`)."""
         return self.to_markdown()
 
     def __str__(self) -> str:
         return self.summary()
 
     def to_markdown(self, digits: int = 4) -> str:
+        """``table`` (beta, SE, speed, half-life per model) as Markdown."""
         return report.to_markdown(self.table, digits=digits, note=self._note())
 
     def to_latex(self, digits: int = 4, caption: str | None = "Beta-convergence") -> str:
+        """``table`` (beta, SE, speed, half-life per model) as LaTeX."""
         return report.to_latex(self.table, digits=digits, caption=caption, note=self._note())
 
 
@@ -1159,10 +1178,14 @@ class LogTResult:
 
     @property
     def converges(self) -> bool:
+        """Whether the log t test does not reject convergence: :math:`t_b` > -1.65 (one-sided 5 %).
+        """
         return bool(self.t > LOG_T_CRITICAL)
 
     @property
     def alpha_hat(self) -> float:
+        r"""Estimated speed of convergence :math:`\hat\alpha = \hat b / 2` (Phillips and Sul 2007).
+        """
         return self.b / 2
 
 
@@ -1360,15 +1383,18 @@ class ClubResult:
         return _note_text(self.note, text + ".")
 
     def summary(self) -> str:
+        """The clubs as text (the Markdown of :meth:`to_markdown`)."""
         return self.to_markdown()
 
     def __str__(self) -> str:
         return self.summary()
 
     def to_markdown(self, digits: int = 4) -> str:
+        """The clubs (members, log t statistic) as Markdown."""
         return report.to_markdown(self.clubs, digits=digits, note=self._note())
 
     def to_latex(self, digits: int = 4, caption: str | None = "Convergence clubs") -> str:
+        """The clubs (members, log t statistic) as LaTeX."""
         return report.to_latex(self.clubs, digits=digits, caption=caption, note=self._note())
 
 

@@ -153,10 +153,12 @@ class DensityResult:
 
     @property
     def groups(self) -> list[str]:
+        """Groups with a density, in the order they were computed."""
         return list(dict.fromkeys(self.features["group"]))
 
     @property
     def years(self) -> list[int]:
+        """Years with a density, sorted."""
         return sorted({int(y) for y in self.features["year"]})
 
     def density(self, group: str = "all") -> pd.DataFrame:
@@ -176,16 +178,19 @@ class DensityResult:
         return _note_text(self.note, text + ".")
 
     def summary(self) -> str:
+        """The features as text (the Markdown of :meth:`to_markdown`)."""
         return self.to_markdown()
 
     def __str__(self) -> str:
         return self.summary()
 
     def to_markdown(self, digits: int = 4) -> str:
+        """The features of each density (peaks, bandwidth ...) as Markdown."""
         return report.to_markdown(self.features, digits=digits, note=self._note())
 
     def to_latex(self, digits: int = 4, caption: str | None = "Kernel density: features"
                  ) -> str:
+        """The features of each density as LaTeX."""
         return report.to_latex(self.features, digits=digits, caption=caption, note=self._note())
 
 

@@ -296,6 +296,7 @@ class MarkovResult:
 
     @property
     def regimes(self) -> list[str]:
+        """Regimes of the chain (``"all"`` or the neighbours' lag classes), in order."""
         return list(dict.fromkeys(self.transitions["regime"]))
 
     def matrix(self, regime: str = "all", what: Literal["probability", "count"] = "probability"
@@ -334,6 +335,8 @@ class MarkovResult:
         return f"{self.note}. {text}" if self.note else text
 
     def to_markdown(self, digits: int = 4) -> str:
+        """The transition probabilities and steady state (:meth:`summary`), then the tests, as
+        Markdown."""
         from .report import to_markdown
         out = to_markdown(self.summary(), digits=digits, note=self._note())
         if len(self.tests):
@@ -341,6 +344,8 @@ class MarkovResult:
         return out
 
     def to_latex(self, digits: int = 4, caption: str | None = None) -> str:
+        """The transition probabilities and steady state (:meth:`summary`), then the tests, as
+        LaTeX."""
         from .report import to_latex
         out = to_latex(self.summary(), digits=digits, caption=caption, note=self._note())
         if len(self.tests):
@@ -348,6 +353,7 @@ class MarkovResult:
         return out
 
     def to_csv(self) -> str:
+        """The transition counts and probabilities (``transitions``) as CSV text."""
         from .report import to_csv
         return to_csv(self.transitions)
 
@@ -837,6 +843,7 @@ class GravityResult:
     ellipses: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
 
     def summary(self) -> pd.DataFrame:
+        """The centre and ellipse by year (``table``)."""
         return self.table
 
     def _note(self) -> str:
@@ -846,14 +853,17 @@ class GravityResult:
         return f"{self.note}. {text}" if self.note else text
 
     def to_markdown(self, digits: int = 4) -> str:
+        """``table`` as Markdown, with the note."""
         from .report import to_markdown
         return to_markdown(self.table, digits=digits, note=self._note())
 
     def to_latex(self, digits: int = 4, caption: str | None = None) -> str:
+        """``table`` as LaTeX, with the note."""
         from .report import to_latex
         return to_latex(self.table, digits=digits, caption=caption, note=self._note())
 
     def figure(self, *, boundaries: Any = None, note: str | None = None) -> Any:
+        """The map of the centres' path and the ellipses (:func:`gravity_map`)."""
         return gravity_map(self, boundaries=boundaries,
                            note=note if note is not None else self.note)
 

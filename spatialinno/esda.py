@@ -622,14 +622,18 @@ class GlobalResult:
         return ". ".join(parts) + "."
 
     def to_markdown(self, digits: int = 4) -> str:
+        """The statistic by year (:meth:`summary`) as Markdown, with the permutation and data notes.
+        """
         from .report import to_markdown
         return to_markdown(self.summary(), digits=digits, note=self._note())
 
     def to_latex(self, digits: int = 4, caption: str | None = None) -> str:
+        """The statistic by year (:meth:`summary`) as LaTeX, with the permutation and data notes."""
         from .report import to_latex
         return to_latex(self.summary(), digits=digits, caption=caption, note=self._note())
 
     def to_csv(self) -> str:
+        """Every column of ``table`` (all years, full precision) as CSV text."""
         from .report import to_csv
         return to_csv(self.table)
 
@@ -975,10 +979,12 @@ class TransitionResult:
         return f"{self.note}. {text}" if self.note else text
 
     def to_markdown(self) -> str:
+        """The transition matrix (:meth:`summary`) as Markdown, with the note."""
         from .report import to_markdown
         return to_markdown(self.summary(), index=True, note=self._note())
 
     def to_latex(self, caption: str | None = None) -> str:
+        """The transition matrix (:meth:`summary`) as LaTeX, with the note."""
         from .report import to_latex
         return to_latex(self.summary(), index=True, caption=caption, note=self._note())
 
@@ -1011,6 +1017,7 @@ class LisaResult:
 
     @property
     def years(self) -> list[int]:
+        """Years with local statistics, sorted."""
         return sorted(int(y) for y in self.table["year"].unique())
 
     def clusters(self) -> pd.DataFrame:
@@ -1027,6 +1034,7 @@ class LisaResult:
         return ct
 
     def summary(self) -> pd.DataFrame:
+        """Units per cluster type and year (the counts of :meth:`counts` as a flat frame)."""
         return self.counts().reset_index()
 
     def _note(self) -> str:
@@ -1039,14 +1047,19 @@ class LisaResult:
         return f"{self.note}. {text}" if self.note else text
 
     def to_markdown(self) -> str:
+        """The cluster counts (:meth:`summary`) as Markdown, with the significance and data notes.
+        """
         from .report import to_markdown
         return to_markdown(self.summary(), note=self._note())
 
     def to_latex(self, caption: str | None = None) -> str:
+        """The cluster counts (:meth:`summary`) as LaTeX, with the significance and data notes."""
         from .report import to_latex
         return to_latex(self.summary(), caption=caption, note=self._note())
 
     def to_csv(self) -> str:
+        """Every unit-year of ``table`` (statistic, pseudo p-value, quadrant, cluster) as CSV text.
+        """
         from .report import to_csv
         return to_csv(self.table)
 

@@ -35,13 +35,13 @@ and their observations before computing q, which changes q of crossed strata.
 Interaction detector: :math:`q(X_1 \\cap X_2)` is q of the strata formed by crossing X1 and X2;
 with :math:`q_1 = q(X_1)`, :math:`q_2 = q(X_2)` (Wang and Xu 2017):
 
-=====================================================  =====================
-:math:`q_{12} < \\min(q_1, q_2)`                        weaken, nonlinear
+====================================================  =====================
+:math:`q_{12} < \\min(q_1, q_2)`                       weaken, nonlinear
 :math:`\\min(q_1, q_2) \\le q_{12} \\le \\max(q_1, q_2)`  weaken, uni-variable
-:math:`\\max(q_1, q_2) < q_{12} < q_1 + q_2`            enhance, bi-variable
-:math:`q_{12} = q_1 + q_2`                              independent
-:math:`q_{12} > q_1 + q_2`                              enhance, nonlinear
-=====================================================  =====================
+:math:`\\max(q_1, q_2) < q_{12} < q_1 + q_2`           enhance, bi-variable
+:math:`q_{12} = q_1 + q_2`                            independent
+:math:`q_{12} > q_1 + q_2`                            enhance, nonlinear
+====================================================  =====================
 
 (the rows are tested in this order; "=" holds within :data:`INTERACTION_ATOL`).
 
@@ -430,6 +430,7 @@ class GeodetectorResult:
     note: str | None = None
 
     def summary(self) -> pd.DataFrame:
+        """The factor detector's table sorted by q, largest first."""
         return self.factor.sort_values("q", ascending=False).reset_index(drop=True)
 
     def _note(self) -> str:
@@ -438,6 +439,7 @@ class GeodetectorResult:
         return f"{self.note}. {text}" if self.note else text
 
     def to_markdown(self, digits: int = 4) -> str:
+        """The factor detector (:meth:`summary`), then the interaction detector, as Markdown."""
         from .report import to_markdown
         out = to_markdown(self.summary(), digits=digits, note=self._note())
         if len(self.interaction):
@@ -445,6 +447,7 @@ class GeodetectorResult:
         return out
 
     def to_latex(self, digits: int = 4, caption: str | None = None) -> str:
+        """The factor detector (:meth:`summary`), then the interaction detector, as LaTeX."""
         from .report import to_latex
         out = to_latex(self.summary(), digits=digits, caption=caption, note=self._note())
         if len(self.interaction):
@@ -452,6 +455,7 @@ class GeodetectorResult:
         return out
 
     def figure(self, *, note: str | None = None) -> Any:
+        """The interaction detector as a heatmap (:func:`interaction_figure`)."""
         return interaction_figure(self, note=note if note is not None else self.note)
 
 

@@ -686,6 +686,8 @@ def _renderer(fig: Figure) -> Any:
 
 
 def make_legend(fig: Figure, legend: LegendSpec, at_in: tuple[float, float]) -> Legend:
+    """Draw ``legend`` on ``fig`` with its lower-left corner at ``at_in`` (inches from the figure's
+    lower left); returns the matplotlib legend."""
     w, h = fig.get_size_inches()
     leg = fig.legend(handles=legend.handles, loc="lower left",
                      bbox_to_anchor=(at_in[0] / w, at_in[1] / h), borderaxespad=0.0,

@@ -3,21 +3,21 @@
 The join never drops, coerces or reorders a row silently. Every input row gets exactly one status
 in the :class:`JoinReport`:
 
-============================  ======================================================  ===========
-status                        meaning                                                 in ``data``
-============================  ======================================================  ===========
-``matched``                   current code or name                                    yes
-``matched_history``           earlier code or name within its years of use            yes
-``merged_aggregated``         row of an abolished unit, aggregated into its successor yes (summed)
-``merged_dropped``            row of an abolished unit, dropped by ``merged="drop"``  no
-``merged_unresolved``         row of an abolished unit, no merge policy chosen        no (problem)
-``merged_unpaired``           abolished unit's row whose successor lacks that year    no (problem)
-``ambiguous``                 several candidate units, or a historical name out of    no (problem)
+============================  =======================================================  ===========
+status                        meaning                                                  in ``data``
+============================  =======================================================  ===========
+``matched``                   current code or name                                     yes
+``matched_history``           earlier code or name within its years of use             yes
+``merged_aggregated``         row of an abolished unit, aggregated into its successor  yes (summed)
+``merged_dropped``            row of an abolished unit, dropped by ``merged="drop"``   no
+``merged_unresolved``         row of an abolished unit, no merge policy chosen         no (problem)
+``merged_unpaired``           abolished unit's row whose successor lacks that year     no (problem)
+``ambiguous``                 several candidate units, or a historical name out of     no (problem)
                               its period
-``unmatched``                 no unit has this code or name                           no (problem)
-``duplicate``                 two or more rows for the same (unit, year)              no (problem)
-``invalid_year``              the year is missing or impossible (0, 2011.5, 20115)    no (problem)
-============================  ======================================================  ===========
+``unmatched``                 no unit has this code or name                            no (problem)
+``duplicate``                 two or more rows for the same (unit, year)               no (problem)
+``invalid_year``              the year is missing or impossible (0, 2011.5, 20115)     no (problem)
+============================  =======================================================  ===========
 
 Files are read by :mod:`spatialinno.yearbook` (numbers, placeholders, encodings, title rows and
 physical line numbers by its documented policy; ``report.reading``). Years are whole numbers in
@@ -124,6 +124,7 @@ class JoinReport:
 
     @property
     def n_input(self) -> int:
+        """Number of input rows (every row of the file, joined or not)."""
         return len(self.rows)
 
     @property
@@ -145,6 +146,8 @@ class JoinReport:
                                                    "merged_dropped"])]
 
     def summary(self) -> str:
+        """Plain text: input rows per status, how the file was read, missing unit-years and absent
+        default units."""
         c = self.counts
         lines = [f"Join report for {self.source}: {self.n_input} input rows"]
         lines += [f"  {k:<18} {v}" for k, v in c.items() if v]
@@ -157,7 +160,35 @@ class JoinReport:
     def __str__(self) -> str:
         return self.summary()
 
+    #: Rows of each detail table (history matches, problems) shown by :meth:`_repr_html_`.
+    HTML_ROWS = 10
+
+    def _repr_html_(self) -> str:
+        """Jupyter display: rows per status, how the file was read, and the first
+        :attr:`HTML_ROWS` rows matched through history and rows with a problem."""
+        from .report.notebook import repr_html
+        c = self.counts
+        status = pd.DataFrame({"status": [k for k, v in c.items() if v],
+                               "rows": [v for v in c.values() if v]})
+        facts = [("Input rows", str(self.n_input)),
+                 ("Missing unit-years", str(len(self.missing))),
+                 ("Default units absent", str(len(self.absent_units))),
+                 ("Placeholder cells", str(len(self.placeholders)))]
+        if self.reading is not None:
+            facts.append(("Read as", self.reading.summary().splitlines()[0].split(": ", 1)[-1]))
+        cols = ["line", "value", "year", "status", "rule", "adcode", "unit_name", "detail"]
+        tables: list = [("Rows by status", status)]
+        for caption, df in (("Matched through an earlier name or code", self.history_matches),
+                            ("Rows not joined", self.problems)):
+            if len(df):
+                more = (f" (first {self.HTML_ROWS} of {len(df)})"
+                        if len(df) > self.HTML_ROWS else "")
+                tables.append((caption + more,
+                               df[[k for k in cols if k in df.columns]].head(self.HTML_ROWS)))
+        return repr_html(f"Join report: {self.source}", tables, facts=facts)
+
     def to_markdown(self) -> str:
+        """Rows per status as a Markdown table, with the source and the number of input rows."""
         from .report import to_markdown
         table = pd.DataFrame({"status": list(self.counts), "rows": list(self.counts.values())})
         return to_markdown(table, note=f"Source: {self.source}; {self.n_input} input rows.")
@@ -180,14 +211,17 @@ class Panel:
 
     @property
     def units(self) -> list[str]:
+        """Unit codes (6-digit strings) present in the panel, sorted."""
         return sorted(self.data["adcode"].unique())
 
     @property
     def years(self) -> list[int]:
+        """Periods present in the panel (the time column's values as int), sorted."""
         return sorted(int(y) for y in self.data[self.time].unique())
 
     @property
     def is_balanced(self) -> bool:
+        """Whether every unit has every period (no row in ``report.missing``)."""
         return len(self.report.missing) == 0
 
     def to_geodataframe(self, boundaries: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:

@@ -220,14 +220,17 @@ class Treatment:
 
     @property
     def units(self) -> list[str]:
+        """Unit codes of the panel, sorted."""
         return sorted(self.data[self.unit].astype(str).unique())
 
     @property
     def times(self) -> list[Any]:
+        """Periods of the panel, sorted."""
         return sorted(self.data[self.time].unique())
 
     @property
     def never_treated(self) -> list[str]:
+        """Units never treated within the panel, sorted."""
         return sorted(set(self.units) - set(self.first.index))
 
     def control_units(self, period: Any) -> list[str]:
@@ -492,6 +495,8 @@ class TWFEResult:
     formula: str
 
     def tidy(self) -> pd.DataFrame:
+        """One row per term: estimate, clustered standard error, t and p-value (t distribution with
+        clusters - 1 degrees of freedom)."""
         z = self.params / self.std_errors
         return pd.DataFrame({"term": self.params.index, "estimate": self.params.to_numpy(),
                              "std_error": self.std_errors.to_numpy(), "t": z.to_numpy(),
@@ -587,7 +592,16 @@ class SpatialDIDResult:
 
     @property
     def point(self) -> pd.Series:
+        """Direct, indirect and total effects of the treatment at the estimates."""
         return self.effects.set_index("effect")["point"]
+
+    def _repr_html_(self) -> str:
+        """Jupyter display: the policy effects and :func:`did_table`."""
+        from .report.notebook import repr_html
+        return repr_html(f"Spatial DID ({self.model.upper()}): {self.formula}",
+                         [("Effects of the treatment", self.effects),
+                          ("Beside the non-spatial estimators", did_table(self))],
+                         index=False)
 
 
 def _formula(outcome: str, terms: Sequence[str]) -> str:
@@ -880,6 +894,8 @@ class PlaceboResult:
     model: str
 
     def summary(self) -> pd.DataFrame:
+        """Per effect: the observed value, the mean, SD and 2.5/97.5 % quantiles of the placebo
+        draws, the p-value and the number of draws."""
         d = self.draws[["direct", "indirect", "total"]]
         return pd.DataFrame({"effect": d.columns, "observed": self.observed.to_numpy(),
                              "placebo_mean": d.mean().to_numpy(), "placebo_sd": d.std().to_numpy(),
@@ -1016,8 +1032,8 @@ def _cell(est: float, se: float, p: float, digits: int) -> tuple[str, str]:
 def did_table(result: SpatialDIDResult, *, event: EventStudyResult | None = None,
               placebo_result: PlaceboResult | None = None, digits: int = 4) -> pd.DataFrame:
     """Publication table: the non-spatial TWFE, TWFE with W D, Gardner's did2s and the spatial
-    DID side by side; estimates with stars (* p < 0.10, ** < 0.05, *** < 0.01) over their SEs
-    in parentheses; the pre-trend test and placebo p-value below."""
+    DID side by side; estimates with stars (``*`` p < 0.10, ``**`` < 0.05, ``***`` < 0.01) over
+    their SEs in parentheses; the pre-trend test and placebo p-value below."""
     cols: dict[str, dict[str, str]] = {}
     t, D = result.twfe, result.treatment
     p_t = 2 * stats.t.sf(abs(t.params[D] / t.std_errors[D]), t.clusters - 1)
@@ -1101,6 +1117,8 @@ class PolicyEvaluation:
         return out
 
     def figures(self) -> list[tuple[str, Any, str]]:
+        """``(name, figure, caption)`` of the event study and the placebo distribution (when
+        computed), as the runner writes them."""
         out = []
         if self.event is not None:
             out.append(("policy_event_study", plot_event_study(self.event, note=self.note),

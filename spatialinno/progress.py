@@ -1,7 +1,7 @@
 """Progress on the terminal for long work: step names with elapsed time, and bars for loops.
 
 Shown only when the stream is a terminal and the caller is not quiet; otherwise every method does
-nothing, so runs piped to a file or run by CI stay clean and logs stay deterministic.
+nothing, so runs piped to a file or run by CI stay clean and logs stay deterministic::
 
     progress = Progress.for_terminal(quiet=False)
     with progress.step("esda", 4, 8):

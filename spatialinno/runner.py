@@ -1760,10 +1760,14 @@ class VerifyReport:
 
     @property
     def ok(self) -> bool:
+        """Whether every output is identical (environment differences allowed) and every input
+        unchanged."""
         return bool(self.rows["status"].isin(["identical", "environment"]).all()
                     and (self.inputs["status"] == "unchanged").all())
 
     def summary(self) -> str:
+        """Plain text: changed inputs, one line per output with its status, and the counts with the
+        verdict."""
         lines = []
         for r in self.inputs.itertuples():
             if r.status != "unchanged":

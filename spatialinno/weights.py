@@ -564,11 +564,18 @@ class WeightsSummary:
         width = int(df["statistic"].str.len().max())
         return "\n".join(f"{s:<{width}}  {v}" for s, v in df.itertuples(index=False))
 
+    def _repr_html_(self) -> str:
+        """Jupyter display: the table of :meth:`to_frame`."""
+        from .report.notebook import repr_html
+        return repr_html(f"Spatial weights: {self.name}", [(None, self.to_frame())])
+
     def to_markdown(self) -> str:
+        """The diagnostics of :meth:`to_frame` as a Markdown table."""
         from .report import to_markdown
         return to_markdown(self.to_frame())
 
     def to_latex(self) -> str:
+        """The diagnostics of :meth:`to_frame` as a LaTeX table captioned with the weights' name."""
         from .report import to_latex
         return to_latex(self.to_frame(), caption=f"Spatial weights: {self.name}")
 
@@ -716,6 +723,8 @@ class Weights:
 
     @property
     def n_components(self) -> int:
+        """Number of connected components of the neighbour graph (1: every unit reaches every
+        other)."""
         return int(self.components.nunique()) if self.n else 0
 
     @cached_property
@@ -811,6 +820,10 @@ class Weights:
     def __repr__(self) -> str:
         return (f"Weights(name={self.name!r}, transform={self.transform!r}, n={self.n}, "
                 f"nnz={self.nnz}, islands={len(self.islands)})")
+
+    def _repr_html_(self) -> str:
+        """Jupyter display: the diagnostics of :meth:`summary`."""
+        return self.summary()._repr_html_()
 
     def equals(self, other: Weights, *, atol: float = 0.0) -> bool:
         """Same codes in the same order, same transform and the same values (within ``atol``)."""

@@ -63,3 +63,27 @@ def test_cli_command_parses(doc, line, argv):
     args = _parser().parse_args(argv)  # SystemExit (exit 2) on an unknown subcommand or option
     if args.command == "run" and args.analysis and args.analysis.startswith("analyses/"):
         assert (ROOT / args.analysis).is_file(), f"{doc}:{line}: {args.analysis} does not exist"
+
+
+def _command_blocks(doc: Path) -> list[list[str]]:
+    """The ```bash blocks of ``doc``, each as its command lines with comments and padding
+    removed (the Chinese README translates the comments, never the commands)."""
+    text = doc.read_text(encoding="utf-8")
+    return [[line.split("#", 1)[0].strip() for line in m.group(1).splitlines()
+             if line.split("#", 1)[0].strip()]
+            for m in re.finditer(r"```bash\n(.*?)```", text, re.S)]
+
+
+def test_chinese_readme_has_the_same_command_blocks_as_the_readme():
+    english, chinese = _command_blocks(ROOT / "README.md"), _command_blocks(ROOT / "README.zh.md")
+    assert chinese == english, (
+        "README.zh.md's ```bash blocks must equal README.md's, in the same order; first "
+        "difference: " + next((f"block {i + 1}: {c} vs {e}" for i, (c, e) in
+                               enumerate(zip(chinese, english)) if c != e),
+                              f"{len(chinese)} blocks vs {len(english)}"))
+    # the two commands of the quick start come first, and the docs are named
+    assert english[0][0].endswith("spatialinno run --out out")
+    assert english[1][0].endswith("python -m pytest -q")
+    zh = (ROOT / "README.zh.md").read_text(encoding="utf-8")
+    assert "docs/_build/html/index.html" in zh and "README.md" in zh
+    assert "README.zh.md" in (ROOT / "README.md").read_text(encoding="utf-8")

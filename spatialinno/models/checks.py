@@ -78,12 +78,16 @@ class Rows:
     times: Sequence[object] | None = None
 
     def key(self, pos: int) -> tuple[object, object]:
+        """``(unit, time)`` of a stacked row position (``(period, unit index)`` when the labels are
+        unknown)."""
         t, i = divmod(int(pos), self.n)
         if self.units is None or self.times is None:
             return (t, i)
         return (self.units[i], self.times[t])
 
     def label(self, pos: int) -> str:
+        """A row position as it appears in error messages: ``(unit, time)``, or the position with
+        its period and unit index."""
         t, i = divmod(int(pos), self.n)
         if self.units is None or self.times is None:
             return f"{int(pos)} (period {t}, unit {i})"
@@ -91,10 +95,12 @@ class Rows:
 
     @property
     def what(self) -> str:
+        """What the labels of :meth:`label` are, for the error message."""
         return ("(unit, time) rows" if self.units is not None
                 else "row positions (time-major: row = period * n + unit)")
 
     def listing(self, positions: Sequence[int]) -> str:
+        """The labels of ``positions`` as a short listing (the first few, then how many more)."""
         return _listing([self.label(p) for p in positions])
 
 

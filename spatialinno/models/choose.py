@@ -99,17 +99,27 @@ class ModelChoiceResult:
     def __str__(self) -> str:
         return self.summary()
 
+    def _repr_html_(self) -> str:
+        """Jupyter display: the test table, the recommendation and the label."""
+        from ..report.notebook import repr_html
+        return repr_html(f"Model choice: {self.recommended.upper()} recommended "
+                         f"({_FE_LABEL.get(self.effects, self.effects)})",
+                         [(None, self.table)], note=self.recommendation + " " + self._footer())
+
     def to_markdown(self, digits: int = 4) -> str:
+        """The test table as Markdown, with the recommendation and the label below it."""
         from ..report import to_markdown
         return to_markdown(self.table, digits=digits,
                            note=self.recommendation + "\n\n" + self._footer())
 
     def to_latex(self, digits: int = 4, caption: str | None = None) -> str:
+        """The test table as LaTeX, with the recommendation and the label below it."""
         from ..report import to_latex
         return to_latex(self.table, digits=digits, caption=caption,
                         note=self.recommendation + " " + self._footer())
 
     def to_csv(self) -> str:
+        """The test table as CSV text."""
         from ..report import to_csv
         return to_csv(self.table)
 

@@ -124,6 +124,8 @@ class Eigen:
     """
 
     def prepare(self, W: sp.csr_matrix, eigenvalues: np.ndarray | None = None) -> "_EigenLogDet":
+        """The eigenvalue log-determinant of ``I - rho W`` (eigenvalues given, or computed from the
+        dense W) and the admissible interval of the spatial parameter."""
         ev = np.asarray(eigenvalues) if eigenvalues is not None else _eigenvalues(W)
         return _EigenLogDet(ev.astype(complex), _bounds_from_eigenvalues(ev))
 
@@ -146,6 +148,8 @@ class SparseLU:
     """
 
     def prepare(self, W: sp.csr_matrix, eigenvalues: np.ndarray | None = None) -> "_LULogDet":
+        """The sparse LU log-determinant of ``I - rho W`` and the admissible interval (from
+        ``eigenvalues`` when given, else from the extreme eigenvalues of the sparse W)."""
         if eigenvalues is not None:
             b = _bounds_from_eigenvalues(np.asarray(eigenvalues))
         else:
@@ -276,16 +280,24 @@ class FETransform:
 
     @property
     def unit_ly(self) -> bool:
+        """Whether the Lee-Yu orthonormal transformation removes the unit effects (one period lost).
+        """
         return self.lee_yu and self.fe in ("unit", "twoway")
 
     @property
     def time_ly(self) -> bool:
+        """Whether the Lee-Yu orthonormal transformation removes the time effects (one unit lost).
+        """
         return self.lee_yu and self.fe in ("time", "twoway")
 
     def n_eff(self, n: int) -> int:
+        """Effective number of units after the transformation (``n - 1`` when the time effects are
+        transformed out)."""
         return n - 1 if self.time_ly else n
 
     def T_eff(self, T: int) -> int:
+        """Effective number of periods after the transformation (``T - 1`` when the unit effects are
+        transformed out)."""
         return T - 1 if self.unit_ly else T
 
 
@@ -317,9 +329,13 @@ class Design:
 
     @property
     def N_eff(self) -> int:
+        """Effective number of observations, ``n_eff * T_eff``."""
         return self.transform.n_eff(self.n) * self.transform.T_eff(self.T)
 
     def logdet_term(self, rho: float, lam: float) -> float:
+        r"""The Jacobian term :math:`T_{eff}(\ln|I-\rho W| + \ln|I-\lambda M|)`, less
+        :math:`\ln(1-\rho)`, :math:`\ln(1-\lambda)` per period under the Lee-Yu time transformation.
+        """
         T_eff = self.transform.T_eff(self.T)
         out = 0.0
         if self.spec.rho:
@@ -338,10 +354,13 @@ class Design:
         return D.T @ gxx @ D, D.T @ (gyx.T @ c), float(c @ gyy @ c)
 
     def beta_ssr(self, rho: float, lam: float) -> tuple[np.ndarray, float]:
+        """The GLS coefficients and the sum of squared residuals at ``(rho, lam)``."""
         xtx, xty, yty = self.moments(rho, lam)
         return _solve_ssr(xtx, xty, yty)
 
     def concentrated(self, rho: float, lam: float) -> float:
+        r"""Concentrated log-likelihood at ``(rho, lam)``: :math:`-\tfrac N2(\ln(2\pi\,SSR/N) + 1)`
+        plus :meth:`logdet_term`."""
         _, ssr = self.beta_ssr(rho, lam)
         N = self.N_eff
         return -0.5 * N * (math.log(2 * math.pi * ssr / N) + 1.0) + self.logdet_term(rho, lam)
@@ -917,7 +936,7 @@ def dynamic_bias_correction(d: Design, fit: CoreFit, info: np.ndarray) -> CoreFi
 # --------------------------------------------------------------------------------------------
 # two spatial lags: y = rho_w W_w y + rho_b W_b y + X beta + ...
 # --------------------------------------------------------------------------------------------
-#: Bound on |rho_w|, |rho_b| (open interval (-1, 1), minus this margin).
+#: Bound on ``|rho_w|``, ``|rho_b|`` (open interval (-1, 1), minus this margin).
 TWO_W_MARGIN = 1e-6
 
 
@@ -957,24 +976,31 @@ class TwoWDesign:
 
     @property
     def N_eff(self) -> int:
+        """Effective number of observations, ``n_eff * T_eff``."""
         return self.transform.n_eff(self.n) * self.transform.T_eff(self.T)
 
     def logdet(self, rw: float, rb: float) -> float:
+        r""":math:`\ln|I - \rho_w W_w - \rho_b W_b|` by a sparse LU decomposition."""
         n = self.n
         a = (sp.identity(n, format="csc") - rw * self.Ww - rb * self.Wb).tocsc()
         lu = splu(a, permc_spec="MMD_AT_PLUS_A")
         return float(np.sum(np.log(np.abs(lu.U.diagonal()))))
 
     def moments(self, rw: float, rb: float) -> tuple[np.ndarray, np.ndarray, float]:
+        r"""``(X'X, X'y*, y*'y*)`` of the filtered :math:`y^* = y - \rho_w W_w y - \rho_b W_b y`,
+        from the stored Gram matrix."""
         c = np.array([1.0, -rw, -rb])
         g = self.gram
         return g[3:, 3:], g[:3, 3:].T @ c, float(c @ g[:3, :3] @ c)
 
     def beta_ssr(self, rw: float, rb: float) -> tuple[np.ndarray, float]:
+        """The coefficients and the sum of squared residuals at ``(rw, rb)``."""
         xtx, xty, yty = self.moments(rw, rb)
         return _solve_ssr(xtx, xty, yty)
 
     def concentrated(self, rw: float, rb: float) -> float:
+        r"""Concentrated log-likelihood at ``(rw, rb)``: :math:`-\tfrac N2(\ln(2\pi\,SSR/N) + 1) +
+        T_{eff}\ln|I - \rho_w W_w - \rho_b W_b|`."""
         _, ssr = self.beta_ssr(rw, rb)
         N = self.N_eff
         return (-0.5 * N * (math.log(2 * math.pi * ssr / N) + 1.0)

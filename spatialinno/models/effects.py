@@ -68,7 +68,7 @@ class Multipliers:
     rowsum_logs: np.ndarray | None = None
     #: ``(omega, a)``: eigenvalues of W and weights ``a_i = (1'V)_i (V^-1 1)_i`` with
     #: ``iota'(I - rho W)^-1 iota = sum_i a_i / (1 - rho omega_i)`` -- exact g1, g2 for any rho in
-    #: the parameter space (the row-sum series converges only for |rho| < 1/spectral radius,
+    #: the parameter space (the row-sum series converges only for ``|rho| < 1/spectral radius``,
     #: which for a non-row-standardised W can be narrower than the parameter space).
     rowsum_modes: tuple[np.ndarray, np.ndarray] | None = None
 
@@ -108,6 +108,9 @@ class Multipliers:
         return terms.sum(axis=1)
 
     def f(self, rho: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        r"""Mean diagonal multipliers at each rho: :math:`\tfrac1n\mathrm{tr}(I-\rho W)^{-1}` and
+        :math:`\tfrac1n\mathrm{tr}\,W(I-\rho W)^{-1}` (from the eigenvalues, else the trace series).
+        """
         rho = np.atleast_1d(np.asarray(rho, dtype=float))
         if self.eigenvalues is not None:
             ev = self.eigenvalues
@@ -116,6 +119,8 @@ class Multipliers:
         return self._series(self.traces, rho, 0), self._series(self.traces, rho, 1)
 
     def g(self, rho: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        r"""Mean row-sum multipliers at each rho: :math:`\tfrac1n\iota'(I-\rho W)^{-1}\iota` and
+        :math:`\tfrac1n\iota'W(I-\rho W)^{-1}\iota` (``1/(1-rho)`` for row-standardised W)."""
         rho = np.atleast_1d(np.asarray(rho, dtype=float))
         if self.row_standardised:
             v = 1.0 / (1.0 - rho)
@@ -342,6 +347,8 @@ class SourceEffects:
 
     @property
     def emitted(self) -> np.ndarray:
+        """Spillover emitted by each source unit, ``within + between + outside`` (its mean over
+        units is the average indirect effect)."""
         return self.within + self.between + self.outside
 
 

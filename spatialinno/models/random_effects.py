@@ -100,18 +100,23 @@ class RandomEffectsResults:
 
     @property
     def sigma2_mu(self) -> float:
+        r"""Variance of the unit effects, :math:`\sigma_\mu^2 = \phi\,\sigma^2`."""
         return self.phi * self.sigma2
 
     @property
     def nobs(self) -> int:
+        """Number of observations, ``n * T``."""
         return self.n * self.T
 
     @property
     def std_errors(self) -> pd.Series:
+        """Standard errors, the square roots of the diagonal of ``cov`` (the full inverse
+        information)."""
         return pd.Series(np.sqrt(np.diag(self.cov.to_numpy())), index=self.params.index,
                          name="std_error")
 
     def tidy(self) -> pd.DataFrame:
+        """One row per parameter: term, estimate, std_error, z, p_value (normal)."""
         se = self.std_errors
         z = self.params / se
         return pd.DataFrame({"term": self.params.index, "estimate": self.params.to_numpy(),
@@ -119,6 +124,8 @@ class RandomEffectsResults:
                              "p_value": 2 * stats.norm.sf(np.abs(z.to_numpy()))})
 
     def summary(self) -> str:
+        """Plain text: the model, n, T, log-likelihood, variance parameters and the coefficient
+        table."""
         form = {"b": ", errors: Baltagi-Song-Koh", "kkp": ", errors: Kapoor-Kelejian-Prucha"}.get(
             self.errors, "")
         head = (f"Random-effects {self.model.upper()} (ML, Elhorst 2003{form}); n={self.n}, "
@@ -130,6 +137,19 @@ class RandomEffectsResults:
 
     def __str__(self) -> str:
         return self.summary()
+
+    def _repr_html_(self) -> str:
+        """Jupyter display: the facts of :meth:`summary` and the coefficient table."""
+        from ..report.notebook import repr_html
+        facts = [("n (units)", str(self.n)), ("T (periods)", str(self.T)),
+                 ("Time effects", "yes" if self.time_effects else "no"),
+                 ("Log-likelihood", f"{self.loglik:.4f}"), ("sigma^2", f"{self.sigma2:.6g}"),
+                 ("phi = sigma_mu^2/sigma^2", f"{self.phi:.6g}"), ("theta", f"{self.theta:.6g}")]
+        if self.errors:
+            forms = {"b": "Baltagi-Song-Koh", "kkp": "Kapoor-Kelejian-Prucha"}
+            facts.append(("Errors", forms.get(self.errors, self.errors)))
+        return repr_html(f"Random-effects {self.model.upper()} (ML, Elhorst 2003)",
+                         [(None, self.tidy())], facts=facts)
 
 
 def _unit_means(Z: np.ndarray, n: int, T: int) -> np.ndarray:

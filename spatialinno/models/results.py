@@ -90,33 +90,41 @@ class SpatialPanelResults:
     # -- inference ------------------------------------------------------------------------
     @property
     def model(self) -> str:
+        """The model's short name (``"sar"``, ``"sdm"``, ...)."""
         return self.spec.name
 
     @cached_property
     def std_errors(self) -> pd.Series:
+        """Standard errors, the square roots of the diagonal of ``cov``."""
         return pd.Series(np.sqrt(np.diag(self.cov.to_numpy())), index=self.params.index,
                          name="std_error")
 
     @cached_property
     def tstats(self) -> pd.Series:
+        """z statistics, ``params / std_errors`` (asymptotic normal inference)."""
         return (self.params / self.std_errors).rename("z")
 
     @cached_property
     def pvalues(self) -> pd.Series:
+        """Two-sided p-values of the z statistics under the standard normal."""
         return pd.Series(2 * stats.norm.sf(np.abs(self.tstats)), index=self.params.index,
                          name="p_value")
 
     def conf_int(self, level: float = 0.95) -> pd.DataFrame:
+        """Wald confidence intervals at ``level``: ``params`` plus or minus the normal quantile
+        times ``std_errors``."""
         z = stats.norm.ppf(0.5 + level / 2)
         return pd.DataFrame({"lower": self.params - z * self.std_errors,
                              "upper": self.params + z * self.std_errors})
 
     @property
     def rho(self) -> float | None:
+        """The spatial lag parameter of y (``None`` for models without one)."""
         return float(self.params["rho"]) if "rho" in self.params else None
 
     @property
     def lambda_(self) -> float | None:
+        """The spatial error parameter (``None`` for models without one)."""
         return float(self.params["lambda"]) if "lambda" in self.params else None
 
     @property
@@ -126,10 +134,12 @@ class SpatialPanelResults:
 
     @property
     def aic(self) -> float:
+        r"""Akaike's criterion, :math:`-2\ell + 2k` with ``k = k_params``."""
         return -2 * self.loglik + 2 * self.k_params
 
     @property
     def bic(self) -> float:
+        r"""Schwarz's criterion, :math:`-2\ell + k \ln(nT)` with ``k = k_params``."""
         return -2 * self.loglik + self.k_params * np.log(self.nobs)
 
     def tidy(self, level: float = 0.95) -> pd.DataFrame:
@@ -266,7 +276,23 @@ class SpatialPanelResults:
     def __str__(self) -> str:
         return self.summary()
 
+    def _repr_html_(self) -> str:
+        """Jupyter display: the fit as a one-column :func:`~spatialinno.etable` (estimates with
+        stars over standard errors, spatial parameters, effects, fixed effects, fit statistics)
+        and, for two-W models, the test of equal lags."""
+        from ..report.notebook import repr_html
+        from .table import etable
+        tables: list = [(None, etable([self], names=[self.spec.name.upper()]))]
+        tests = getattr(self, "tests", None)
+        if tests is not None and len(tests):
+            tables.append(("Test of rho_within = rho_between", tests))
+        variance = {"oim": "analytic information matrix",
+                    "hessian": "numerical Hessian"}[self.cov_type]
+        facts = [("Variance", variance), ("Converged", "yes" if self.converged else "NO")]
+        return repr_html(f"{self.spec.title}: {self.dep_var}", tables, facts=facts)
+
     def to_markdown(self, digits: int = 4) -> str:
+        """Model facts, the coefficient table and the effects (when computed) as Markdown."""
         from ..report import to_markdown
         out = to_markdown(self.info(), digits=digits) + "\n" \
             + to_markdown(self.tidy(), digits=digits)
@@ -275,6 +301,7 @@ class SpatialPanelResults:
         return out
 
     def to_latex(self, digits: int = 4) -> str:
+        """Model facts, the coefficient table and the effects (when computed) as LaTeX."""
         from ..report import to_latex
         out = to_latex(self.info(), digits=digits) + to_latex(self.tidy(), digits=digits)
         if self.effects is not None:
@@ -287,8 +314,8 @@ class TwoWResults(SpatialPanelResults):
     r"""Results of :func:`spatialinno.models.fit_two_w`: SAR/SDM with separate lags for
     within- and between-group neighbours, :math:`y = \rho_w W_w y + \rho_b W_b y + \ldots`.
 
-    Extra attributes
-    ----------------
+    Attributes
+    ----------
     tests : pandas.DataFrame
         ``test, statistic, df, p_value`` for :math:`H_0: \rho_w = \rho_b` (``"LR"`` and
         ``"Wald"``).
@@ -305,10 +332,12 @@ class TwoWResults(SpatialPanelResults):
 
     @property
     def rho_within(self) -> float:
+        """The lag parameter of the within-group weights :math:`W_w`."""
         return float(self.params["rho_within"])
 
     @property
     def rho_between(self) -> float:
+        """The lag parameter of the between-group weights :math:`W_b`."""
         return float(self.params["rho_between"])
 
     def info(self) -> pd.DataFrame:

@@ -2,18 +2,18 @@ r"""Model specifications as data: which regressors are lagged and which spatial 
 
 Every model is a :class:`ModelSpec` interpreted by the one likelihood core in :mod:`.core`:
 
-=======  =========  ==========  ===========  =============================================
-model    W X lags   rho (W y)   lambda (M u)  estimator
-=======  =========  ==========  ===========  =============================================
-ols      no         no          no           OLS (within)
-slx      yes        no          no           OLS (within) on [X, WX]
-sar      no         yes         no           ML, concentrated over rho
-sdm      yes        yes         no           ML, concentrated over rho
-sem      no         no          yes          ML, concentrated over lambda
-sdem     yes        no          yes          ML, concentrated over lambda
-sac      no         yes         yes          ML, concentrated over (rho, lambda); W and M may differ
-gns      yes        yes         yes          ML, concentrated over (rho, lambda) (general nesting)
-=======  =========  ==========  ===========  =============================================
+=======  =========  ==========  ============  =============================================
+model    W X lags   rho (W y)   lambda (M u)   estimator
+=======  =========  ==========  ============  =============================================
+ols      no         no          no            OLS (within)
+slx      yes        no          no            OLS (within) on [X, WX]
+sar      no         yes         no            ML, concentrated over rho
+sdm      yes        yes         no            ML, concentrated over rho
+sem      no         no          yes           ML, concentrated over lambda
+sdem     yes        no          yes           ML, concentrated over lambda
+sac      no         yes         yes           ML, concentrated over (rho, lambda); W, M may differ
+gns      yes        yes         yes           ML, concentrated over (rho, lambda) (general nesting)
+=======  =========  ==========  ============  =============================================
 
 The general nesting spatial model (GNS; Elhorst 2014, sec. 2.3),
 :math:`y = \rho W y + X\beta + W X\theta + u,\ u = \lambda M u + \varepsilon`, nests all the

@@ -139,6 +139,8 @@ class ModelEffects:
     long: str
 
     def get(self, variable: str, kind: str) -> tuple[float, float, float] | None:
+        """``(estimate, std_error, p_value)`` of ``variable``'s ``kind`` effect (direct, indirect,
+        total), or ``None``."""
         if self.frame is None:
             return None
         e = self.frame[(self.frame["variable"] == variable) & (self.frame["effect"] == kind)]
