@@ -1797,6 +1797,7 @@ class WeightsSequence:
         return iter(self.weights)
 
     def items(self):
+        """The ``(period, Weights)`` pairs in period order."""
         return self.weights.items()
 
     def __getitem__(self, period: object) -> Weights:

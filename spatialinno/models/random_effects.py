@@ -527,6 +527,7 @@ class RandomEffectsPanelResults(SpatialPanelResults):
 
     @property
     def sigma2_mu(self) -> float:
+        r"""Variance of the unit effects, :math:`\sigma_\mu^2 = \phi\,\sigma^2`."""
         return self.phi * self.sigma2
 
     @property
