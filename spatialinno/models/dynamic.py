@@ -56,6 +56,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from scipy.sparse.linalg import splu
 from scipy import stats
 
 from . import api, checks, core
@@ -67,7 +68,8 @@ from ..errors import (CollinearityWarning, EstimationError, ModelSpecificationEr
                       UnstableDynamicWarning)
 
 __all__ = ["fit_dynamic", "fit_dynamic_array", "DynamicPanelResults", "DYNAMIC_MODELS",
-           "DYNAMIC_EFFECTS", "dynamic_design", "stability_modulus", "HORIZONS"]
+           "DYNAMIC_EFFECTS", "dynamic_design", "stability_modulus", "HORIZONS",
+           "simulate_dynamic", "dynamic_effects"]
 
 #: Models with a dynamic form (the SAR and the SDM; Yu, de Jong & Lee 2008).
 DYNAMIC_MODELS: tuple[str, ...] = ("sar", "sdm")
@@ -231,9 +233,12 @@ class DynamicPanelResults(SpatialPanelResults):
 
     def impacts(self, method: str = "simulation", *, draws: int = 1000, seed: int | None = 0,
                 level: float = 0.95) -> pd.DataFrame:
-        """Short- and long-run direct/indirect/total effects by simulation (see the module
-        docstring); ``method`` must be ``"simulation"``."""
-        check_option(method, ("simulation",), "method")
+        """Short- and long-run direct/indirect/total effects (see the module docstring):
+        ``"simulation"`` (mean, SD and percentile interval of ``draws`` stable parameter draws)
+        or ``"point"`` (the effects at the estimates, without standard errors)."""
+        check_option(method, ("simulation", "point"), "method")
+        if method == "point":
+            return dynamic_effects(self, point=True)
         return dynamic_effects(self, draws=draws, seed=seed, level=level)
 
     def info(self) -> pd.DataFrame:
@@ -275,12 +280,14 @@ def _stable_draws(res: DynamicPanelResults, omega: np.ndarray | None, draws: int
 
 
 def dynamic_effects(res: DynamicPanelResults, *, draws: int = 1000, seed: int | None = 0,
-                    level: float = 0.95) -> pd.DataFrame:
-    """Short- and long-run effects of a dynamic fit, simulated (Debarsy, Ertur & LeSage 2012)."""
+                    level: float = 0.95, point: bool = False) -> pd.DataFrame:
+    """Short- and long-run effects of a dynamic fit (Debarsy, Ertur & LeSage 2012), simulated,
+    or at the estimates (``point``)."""
     kx = len(res.exog_names)
     kb = kx * (2 if res.spec.wx else 1)
     stable = res.stability < 1.0
-    th = _stable_draws(res, res._omega if stable else None, draws, seed)
+    th = res.params.to_numpy()[None, :] if point else \
+        _stable_draws(res, res._omega if stable else None, draws, seed)
     tau, eta, rho = th[:, -3], th[:, -2], th[:, -1]
     B = th[:, :kb]
     c = 1.0 - tau
@@ -292,10 +299,55 @@ def dynamic_effects(res: DynamicPanelResults, *, draws: int = 1000, seed: int | 
         s = summarise_draws(_effects_matrix(res.spec, res._mult, para, kx, kb), level)
         f = _frame(list(res.exog_names), s["estimate"], s["std_error"], s["ci_lower"],
                    s["ci_upper"], "simulation")
+        if point:
+            f[["std_error", "z", "p_value", "ci_lower", "ci_upper"]] = np.nan
         frames.append(f.assign(effect=f["effect"] + f" ({horizon})"))
     out = pd.concat(frames, ignore_index=True)
-    out.attrs.update(method="simulation", draws=int(th.shape[0]))
+    if point:
+        out.attrs.update(method="point")
+    else:
+        out.attrs.update(method="simulation", draws=int(th.shape[0]))
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# simulation (Monte Carlo, power analysis)
+# --------------------------------------------------------------------------------------------
+def simulate_dynamic(W: sp.spmatrix, T: int, *, tau: float, rho: float, eta: float,
+                     beta: Sequence[float], theta: Sequence[float] | None = None,
+                     time_effects: bool = False, burn_in: int = 30,
+                     seed: int | np.random.Generator | None = 0) -> tuple[np.ndarray, np.ndarray]:
+    r"""Draw ``(y (T, n), X (T, n, k))`` from the dynamic SDM (SAR when ``theta`` is None)
+    :math:`y_t = (I - \rho W)^{-1}(\tau y_{t-1} + \eta W y_{t-1} + X_t\beta + W X_t\theta + \mu
+    + \alpha_t + \varepsilon_t)`, :math:`X, \varepsilon \sim N(0, 1)`, unit effects
+    :math:`\mu_i` correlated with the unit means of X, period effects :math:`\alpha_t` (a trend
+    plus noise) when ``time_effects``; the first ``burn_in`` periods (from :math:`y = 0`) are
+    dropped so that :math:`y_1` is drawn from (nearly) the stationary distribution. Raises
+    :class:`~spatialinno.errors.UnstableDynamicError` for an explosive parameter set."""
+    W = sp.csr_matrix(W, dtype=float)
+    n = W.shape[0]
+    beta = np.asarray(beta, dtype=float)
+    th = np.zeros_like(beta) if theta is None else np.asarray(theta, dtype=float)
+    lo, hi = core._sparse_bounds(W) if n >= 50 else core._bounds_from_eigenvalues(
+        np.linalg.eigvals(W.toarray()))
+    modulus = stability_modulus(tau, eta, rho, np.array([1 / lo, 1 / hi], dtype=complex))
+    if modulus >= 1.0:
+        raise UnstableDynamicError(f"simulate_dynamic: tau = {tau}, rho = {rho}, eta = {eta} "
+                                   f"is explosive (max|eig A| = {modulus:.4f}).", modulus)
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    lu = splu(sp.csc_matrix(sp.identity(n) - rho * W))
+    total = T + burn_in
+    X = rng.standard_normal((total, n, beta.size))
+    mu = 0.5 * X[burn_in:].mean(axis=(0, 2)) * np.sqrt(beta.size) + rng.standard_normal(n)
+    alpha = (0.1 * np.arange(total) + rng.standard_normal(total)) if time_effects \
+        else np.zeros(total)
+    y = np.zeros((total, n))
+    prev = np.zeros(n)
+    for t in range(total):
+        rhs = tau * prev + eta * (W @ prev) + X[t] @ beta + (W @ X[t]) @ th + mu + alpha[t] \
+            + rng.standard_normal(n)
+        y[t] = prev = lu.solve(rhs)
+    return y[burn_in:], X[burn_in:]
 
 
 # --------------------------------------------------------------------------------------------
