@@ -192,8 +192,9 @@ def test_exact_loglik_matches_dense_reference(arrays, cigar_dyn, model, effects,
 
 def test_transform_correction_traces_in_f_space(arrays, cigar_dyn):
     """The Lee-Yu/YdJL correction after F_{n,n-1} (core: traces tr(P) - 1'P1/n) equals the
-    correction written with explicit (n-1) x (n-1) matrices F'WF as SDPDmod and the paper do,
-    given the same information matrix."""
+    correction written with explicit (n-1) x (n-1) matrices F'WF as SDPDmod's code and the paper
+    do: the information matrix of SDPDmod's ``f_SIG`` on the F-transformed data, and the bias
+    vector with traces of F'WF."""
     y, X, Wd = arrays
     res = cigar_dyn("sar", "twoway")
     from spatialinno.models.dynamic import dynamic_design
@@ -205,17 +206,26 @@ def test_transform_correction_traces_in_f_space(arrays, cigar_dyn):
     vals, vecs = np.linalg.eigh(np.eye(n) - np.ones((n, n)) / n)
     F = vecs[:, vals > 0.5]
     Wf = F.T @ Wd @ F
-    m, k = n - 1, d.k
-    tau, eta, rho = f0.beta[-2], f0.beta[-1], f0.rho
+    m, k, T = n - 1, d.k, d.T
+    tau, eta, rho, s2 = f0.beta[-2], f0.beta[-1], f0.rho, f0.sigma2
     Si = np.linalg.inv(np.eye(m) - rho * Wf)
     G = Wf @ Si
+    Zf = np.einsum("ia,tik->tak", F, d.XX[:, :k].reshape(T, n, k)).reshape(-1, k)
+    GZb = ((Zf @ f0.beta).reshape(T, m) @ G.T).ravel()
+    sig = np.zeros((k + 2, k + 2))                        # f_SIG of SDPDmod, written out
+    sig[:k, :k] = Zf.T @ Zf / s2
+    sig[:k, k] = sig[k, :k] = Zf.T @ GZb / s2
+    sig[k, k] = GZb @ GZb / s2 + T * np.trace(G @ G + G @ G.T)
+    sig[k, k + 1] = sig[k + 1, k] = T * np.trace(G) / s2
+    sig[k + 1, k + 1] = m * T / (2 * s2**2)
+    np.testing.assert_allclose(info, sig, rtol=1e-9, atol=1e-9)
     A = Si @ (tau * np.eye(m) + eta * Wf)
     Rm = np.linalg.inv(np.eye(m) - A) @ Si
     a = np.zeros(k + 2)
     a[k - 2], a[k - 1] = np.trace(Rm) / m, np.trace(Wf @ Rm) / m
     a[k] = (tau * np.trace(G @ Rm) + eta * np.trace(G @ Wf @ Rm) + np.trace(G)) / m
-    a[k + 1] = 1 / (2 * f0.sigma2)
-    theta = np.r_[f0.beta, f0.rho, f0.sigma2] + m * np.linalg.solve(info, a)
+    a[k + 1] = 1 / (2 * s2)
+    theta = np.r_[f0.beta, f0.rho, s2] + m * np.linalg.solve(sig, a)
     np.testing.assert_allclose(res.params.to_numpy(), theta[:-1], atol=1e-10)
 
 
