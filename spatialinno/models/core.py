@@ -66,7 +66,8 @@ from scipy import optimize
 from scipy.sparse.linalg import splu
 
 from ..errors import (BoundaryWarning, CollinearityWarning, EstimationError,
-                      FlatLikelihoodWarning, ModelOptionError, ModelSpecificationError)
+                      FlatLikelihoodWarning, ModelOptionError, ModelSpecificationError,
+                      UnstableDynamicError)
 from .spec import ModelSpec
 
 __all__ = [
@@ -901,14 +902,13 @@ def dynamic_bias_correction(d: Design, fit: CoreFit, info: np.ndarray) -> CoreFi
     :math:`1/n` of one (the unit-root term of the papers) raises
     :class:`~spatialinno.errors.UnstableDynamicError`.
     """
-    from ..errors import UnstableDynamicError
     tr = d.transform
     if (d.spec.lam or not d.spec.rho or tr.fe not in ("unit", "twoway") or tr.unit_ly
             or (tr.time_ly and not _is_row_standardised(d.W))):
         raise ModelSpecificationError(
             "dynamic_bias_correction: needs a SAR/SDM design with unit or two-way effects, "
-            "estimated by the direct approach (the F_{n,n-1} transformation of the time effects "
-            "only, with row-standardised W).")
+            "estimated by the direct approach or with the time effects removed by F_{n,n-1} "
+            "(row-standardised W).")
     n, k = d.n, d.k
     gam, rw, lam = float(fit.beta[k - 2]), float(fit.beta[k - 1]), fit.rho
     Wd = d.W.toarray()
