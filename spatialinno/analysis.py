@@ -42,7 +42,9 @@ Layout (tables and their keys; ``*`` = required)::
                  SEM, with the spatial Hausman test), weights*, lee_yu, bias_correction,
                  wy_demeaning, draws. An unbalanced panel (missing unit-years, as the join report
                  lists them) is estimated as it is with bias_correction = "none": exact ML with W
-                 cut to each year's units and row-standardised again; never imputed
+                 cut to each year's units and row-standardised again; never imputed;
+                 dynamic (true: the dynamic SAR/SDM with y(t-1) and W y(t-1), unit or
+                 twoway effects; short- and long-run effects)
     [agglomerations]  model* (a declared SAR/SDM/SAC), overlap ("plan_order", "raise" or a
                  priority list of scopes), replace (scope = alternative scope), draws,
                  moran_variable, two_w (fit the within/between two-W model and test rho_w = rho_b)
@@ -155,7 +157,7 @@ SCHEMA: dict[str, Any] = {
                  "weights": ("str", True), "lee_yu": ("bool", False),
                  "bias_correction": (("transform", "analytic", "none", "bias"), False),
                  "wy_demeaning": (("exact", "splm"), False), "draws": ("int", False),
-                 "missing": (("error", "drop_units"), False)},
+                 "missing": (("error", "drop_units"), False), "dynamic": ("bool", False)},
     "published[]": {"model": ("str", True), "term": ("str", True), "estimate": ("float", True),
                     "std_error": ("float", False), "tolerance": ("float", False),
                     "source": ("str", True)},
@@ -472,6 +474,10 @@ def _check_references(c: _Checker, doc: dict[str, Any]) -> None:
         names.append(m["name"])
         if "~" not in m["formula"]:
             c.fail(("models", i, "formula"), "expected 'y ~ x1 + x2'")
+        if m.get("dynamic") and (m["model"] not in ("sar", "sdm")
+                                 or m["effects"] not in ("unit", "twoway")):
+            c.fail(("models", i, "dynamic"), f"a dynamic model is a 'sar' or 'sdm' with 'unit' or "
+                   f"'twoway' effects; got model {m['model']!r}, effects {m['effects']!r}")
     if "agglomerations" in doc:
         agg = doc["agglomerations"]
         if agg["model"] not in names:

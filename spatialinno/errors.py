@@ -362,6 +362,32 @@ class EstimationError(SpatialinnoError, RuntimeError):
     moves the spatial parameter out of its parameter space); the message says what to try."""
 
 
+class TooFewPeriodsError(ModelSpecificationError):
+    """A dynamic spatial panel needs at least three periods: one is spent on the initial
+    observation y_0 and at least two remain for the within transformation."""
+
+
+class UnstableDynamicWarning(SpatialinnoWarning):
+    """A dynamic spatial panel was fitted with ``stability="warn"`` and its estimate violates the
+    stability condition: the estimates are reported, the long-run effects are not."""
+
+
+class UnevenPeriodsError(ModelSpecificationError):
+    """The periods of a dynamic panel are unevenly spaced (a gap), so y(t-1) would be a different
+    lag in different periods; the message names the gap."""
+
+
+class UnstableDynamicError(EstimationError):
+    """The estimate of a dynamic spatial panel violates the stability condition: an eigenvalue
+    of A = (I - rho W)^-1 (tau I + eta W) has modulus >= 1 (explosive), or lies so close to one
+    (near unit root) that the stable-case bias correction does not apply. ``.modulus`` holds the
+    largest modulus."""
+
+    def __init__(self, message: str, modulus: float | None = None) -> None:
+        super().__init__(message)
+        self.modulus = modulus
+
+
 class BadScaleError(ModelSpecificationError):
     """A variable's magnitude (e.g. 1e200 or 1e-200) is outside what the estimator can square in
     double precision; the message names it and says how to rescale."""

@@ -1100,11 +1100,13 @@ def _step_models(s: _State) -> None:
             res = fit(m["formula"], data=data, w=w, model=m["model"], effects=m["effects"],
                       unit=s.unit, time=s.panel.time, bias_correction=bc,
                       wy_demeaning=m.get("wy_demeaning", "exact"),
-                      effects_draws=m.get("draws", 1000), seed=seed)
+                      effects_draws=m.get("draws", 1000), seed=seed,
+                      dynamic=m.get("dynamic", False))
         for msg in caught:
             s.out.warn(f"model {m['name']}: {msg.message}")
         s.models[m["name"]] = res
-        s.out.table(f"model_{m['name']}", res.tidy(), f"Model {m['name']}: {m['model'].upper()}, "
+        s.out.table(f"model_{m['name']}", res.tidy(), f"Model {m['name']}: "
+                    f"{'dynamic ' if m.get('dynamic') else ''}{m['model'].upper()}, "
                     f"{m['effects']} effects, W = {m['weights']}")
         eff = model_effects(res)
         if eff.frame is not None and len(eff.frame):
@@ -1148,7 +1150,8 @@ def _model_tests(models: list[Any]) -> list[list[Any]]:
     out: list[list[Any]] = []
     for m in models:
         tests: list[Any] = []
-        if m.model == "sdm" and not m.lags[1:]:
+        if m.model == "sdm" and not m.lags[1:] and not hasattr(m, "stability_test"):
+            # static SDMs only: a dynamic SDM's common factor also involves tau and eta
             tests += [diagnostics.wald_theta_zero(m), diagnostics.wald_common_factor(m)]
             sar = next((r for r in models if r.model == "sar" and r.units == m.units
                         and r.w_name == m.w_name and r.fe == m.fe and r.lee_yu == m.lee_yu

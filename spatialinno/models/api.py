@@ -357,7 +357,8 @@ def fit(formula: str, data: pd.DataFrame, w: object, model: str = "sar", effects
         effects_draws: int = 1000, effects_method: str = "simulation",
         seed: int | None = 0, groups: Mapping[str, str] | None = None,
         bias_correction: str | None = "transform",
-        wy_demeaning: str = "exact", re_errors: str = "b") -> SpatialPanelResults:
+        wy_demeaning: str = "exact", re_errors: str = "b",
+        dynamic: bool = False) -> SpatialPanelResults:
     r"""Fit a fixed-effects spatial panel model by maximum likelihood.
 
     Parameters
@@ -419,17 +420,28 @@ def fit(formula: str, data: pd.DataFrame, w: object, model: str = "sar", effects
         ``"delta"``; ``effects_draws=0`` skips them (use ``result.impacts()`` later).
     groups : mapping unit code -> group, optional
         Two-W models only: the partition splitting W into within- and between-group parts.
+    dynamic : bool
+        ``True``: the dynamic SAR/SDM with :math:`y_{t-1}` and :math:`W y_{t-1}` (unit or
+        two-way effects, Yu-de Jong-Lee / Lee-Yu bias corrections, short- and long-run effects);
+        see :func:`spatialinno.models.fit_dynamic`, whose options apply.
 
     Returns
     -------
     SpatialPanelResults
-        (:class:`TwoWResults` for the two-W models.)
+        (:class:`TwoWResults` for the two-W models, :class:`DynamicPanelResults` when
+        ``dynamic=True``.)
 
     Examples
     --------
     >>> res = fit("nqpf ~ rd + digital", data=panel, w=w, model="sdm", effects="twoway",
     ...           unit="code", time="year")  # doctest: +SKIP
     """
+    if dynamic:
+        return _fit_dynamic(formula, data, w, model, effects, unit=unit, time=time, m=m,
+                            lee_yu=lee_yu, logdet=logdet, cov_type=cov_type,
+                            effects_draws=effects_draws, effects_method=effects_method, seed=seed,
+                            groups=groups, bias_correction=bias_correction,
+                            wy_demeaning=wy_demeaning)
     if str(model).lower() in TWO_W_MODELS:
         if groups is None:
             raise ModelSpecificationError(
@@ -556,6 +568,23 @@ def _fit_random(formula: str, data: pd.DataFrame, w: object, model: str, *, unit
                       units=units, times=times, w_name=wname, w_transform=wtr, errors=re_errors,
                       effects_draws=effects_draws, effects_method=effects_method, seed=seed,
                       fe_fit=fe_fit)
+
+
+def _fit_dynamic(formula, data, w, model, effects, *, m, lee_yu, groups, effects_method,
+                 **kwargs):
+    """``fit(..., dynamic=True)``: :func:`spatialinno.models.dynamic.fit_dynamic`, after refusing
+    the options of :func:`fit` that have no dynamic meaning."""
+    from .dynamic import fit_dynamic
+    given = {"m": m, "lee_yu": lee_yu, "groups": groups}
+    unused = [k for k, v in given.items() if v is not None]
+    if effects_method != "simulation":
+        unused.append("effects_method")
+    if unused:
+        raise ModelSpecificationError(
+            f"dynamic=True takes no {', '.join(unused)}= (the dynamic SAR/SDM has one W, "
+            f"bias_correction= names its correction, and its short- and long-run effects are "
+            f"simulated).")
+    return fit_dynamic(formula, data, w, model, effects, **kwargs)
 
 
 def fit_array(y: np.ndarray, X: np.ndarray, W: sp.spmatrix, model: str = "sar",

@@ -66,7 +66,8 @@ from scipy import optimize
 from scipy.sparse.linalg import splu
 
 from ..errors import (BoundaryWarning, CollinearityWarning, EstimationError,
-                      FlatLikelihoodWarning, ModelOptionError, ModelSpecificationError)
+                      FlatLikelihoodWarning, ModelOptionError, ModelSpecificationError,
+                      UnstableDynamicError)
 from .spec import ModelSpec
 
 __all__ = [
@@ -889,17 +890,21 @@ lee_yu_bias_correction = analytic_bias_correction
 
 
 def dynamic_bias_correction(d: Design, fit: CoreFit, info: np.ndarray) -> CoreFit:
-    r"""Bias correction of the dynamic spatial panel (time lag and spatial time lag) with unit
-    effects: Yu, de Jong & Lee (2008, J. Econometrics 146, 118-134,
-    https://doi.org/10.1016/j.jeconom.2008.08.002), as SDPDmod ``SDPDm(dynamic=TRUE,
-    LYtrans=TRUE)`` with ``tlaginfo = list(tl=TRUE, stl=TRUE)``.
+    r"""Bias correction of the dynamic spatial panel (time lag and spatial time lag) with unit or
+    two-way effects: Yu, de Jong & Lee (2008, J. Econometrics 146, 118-134,
+    https://doi.org/10.1016/j.jeconom.2008.08.002) and, for two-way effects, Lee & Yu (2010,
+    Econometric Theory 26, 564-597, https://doi.org/10.1017/S0266466609100099), as SDPDmod
+    ``SDPDm(dynamic=TRUE, LYtrans=TRUE)`` (``DIRtrans=TRUE`` for the direct two-way estimator)
+    with ``tlaginfo = list(tl=TRUE, stl=TRUE)``.
 
     The model :math:`y_t = \lambda W y_t + \gamma y_{t-1} + \rho W y_{t-1} + X_t\beta + \mu +
-    \varepsilon_t` is the SAR/SDM of the core on periods :math:`2..T` with the **last two**
-    columns of ``X_nolag`` equal to :math:`y_{t-1}` and :math:`W y_{t-1}` (not lagged again); ``d``
-    must be a direct-approach unit-effects design. With :math:`S = I - \lambda W`,
-    :math:`G = W S^{-1}`, :math:`A = S^{-1}(\gamma I + \rho W)` and :math:`R = (I - A)^{-1}S^{-1}`,
-    the :math:`O(1/T)` bias is :math:`-\Sigma^{-1}a/T` with
+    [\alpha_t] + \varepsilon_t` is the SAR/SDM of the core on periods :math:`2..T` with the
+    **last two** columns of ``X_nolag`` equal to :math:`y_{t-1}` and :math:`W y_{t-1}` (not lagged
+    again); ``d`` is a direct-approach design (unit or two-way within), or a two-way design whose
+    transform removes the time effects by :math:`F_{n,n-1}` only (``transform.time_ly`` without
+    ``unit_ly``: the transformation approach of Lee & Yu 2010, sec. 4). With :math:`S = I -
+    \lambda W`, :math:`G = W S^{-1}`, :math:`A = S^{-1}(\gamma I + \rho W)` and :math:`R = (I -
+    A)^{-1}S^{-1}`, the :math:`O(1/T)` bias of the unit effects is :math:`-\Sigma^{-1}a/T` with
 
     .. math::
 
@@ -908,29 +913,46 @@ def dynamic_bias_correction(d: Design, fit: CoreFit, info: np.ndarray) -> CoreFi
         \quad a_{\sigma^2} = \tfrac{1}{2\sigma^2},
 
     :math:`a = 0` for :math:`\beta`, and :math:`\Sigma = I/(nT)`; the corrected estimate is
-    :math:`\hat\theta + n\,I(\hat\theta)^{-1}a`. Stable case only: an eigenvalue of
-    :math:`A` near one (the unit-root term of the paper) raises.
+    :math:`\hat\theta + n\,I(\hat\theta)^{-1}a`. After the :math:`F_{n,n-1}` transformation
+    :math:`n` is :math:`n-1` and the traces are those of :math:`F'_{n,n-1}PF_{n,n-1}`
+    (:math:`\mathrm{tr}(P) - \iota'P\iota/n`). The direct two-way estimator also has the
+    :math:`O(1/n)` bias of the time effects, corrected by :math:`T\,I^{-1}(0, 1/(1-\lambda),
+    1/(2\sigma^2))` as in the static case. Stable case only: an eigenvalue of :math:`A` within
+    :math:`1/n` of one (the unit-root term of the papers) raises
+    :class:`~spatialinno.errors.UnstableDynamicError`.
     """
-    if d.spec.lam or not d.spec.rho or d.transform.fe != "unit" or d.transform.lee_yu:
+    tr = d.transform
+    if (d.spec.lam or not d.spec.rho or tr.fe not in ("unit", "twoway") or tr.unit_ly
+            or (tr.time_ly and not _is_row_standardised(d.W))):
         raise ModelSpecificationError(
-            "dynamic_bias_correction: needs a direct-approach SAR/SDM design with unit effects.")
+            "dynamic_bias_correction: needs a SAR/SDM design with unit or two-way effects, "
+            "estimated by the direct approach or with the time effects removed by F_{n,n-1} "
+            "(row-standardised W).")
     n, k = d.n, d.k
     gam, rw, lam = float(fit.beta[k - 2]), float(fit.beta[k - 1]), fit.rho
     Wd = d.W.toarray()
     Si = np.linalg.inv(np.eye(n) - lam * Wd)
     G = Wd @ Si
     A = Si @ (gam * np.eye(n) + rw * Wd)
-    if np.abs(np.linalg.eigvals(A)).max() > 1.0 - 1.0 / n:
-        raise ModelSpecificationError(
-            "dynamic_bias_correction: an eigenvalue of A = S^-1(gamma I + rho W) is within 1/n of "
-            "one (near unit root); the stable-case correction does not apply.")
+    modulus = float(np.abs(np.linalg.eigvals(A)).max())
+    if modulus > 1.0 - 1.0 / n:
+        raise UnstableDynamicError(
+            f"dynamic_bias_correction: the largest eigenvalue modulus of A = S^-1(gamma I + rho W) "
+            f"is {modulus:.6f}, within 1/n of one or above (near unit root or explosive); the "
+            f"stable-case correction does not apply.", modulus)
     R = np.linalg.solve(np.eye(n) - A, Si)
+    traces = _Traces(tr.time_ly)
+    n_eff = tr.n_eff(n)
     a = np.zeros(k + 2)
-    a[k - 2] = np.trace(R) / n
-    a[k - 1] = np.trace(Wd @ R) / n
-    a[k] = (gam * np.sum(G * R.T) + rw * np.sum((G @ Wd) * R.T) + np.trace(G)) / n
+    a[k - 2] = traces.tr1(R) / n_eff
+    a[k - 1] = traces.tr1(Wd @ R) / n_eff
+    a[k] = (gam * traces.tr1(G @ R) + rw * traces.tr1(G @ Wd @ R) + traces.tr1(G)) / n_eff
     a[k + 1] = 1.0 / (2.0 * fit.sigma2)
-    return _fit_at(d, fit, _theta(d, fit) + n * np.linalg.solve(info, a))
+    step = n_eff * np.linalg.solve(info, a)
+    if tr.fe == "twoway" and not tr.time_ly:
+        step += d.T * np.linalg.solve(info, np.r_[np.zeros(k), 1.0 / (1.0 - lam),
+                                                  1.0 / (2.0 * fit.sigma2)])
+    return _fit_at(d, fit, _theta(d, fit) + step)
 
 
 # --------------------------------------------------------------------------------------------

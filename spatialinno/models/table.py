@@ -138,6 +138,14 @@ class ModelEffects:
     short: str
     long: str
 
+    @property
+    def kinds(self) -> list[str]:
+        """The effect rows of this model in order: direct, indirect, total (a dynamic model:
+        each for the short and the long run)."""
+        if self.frame is None:
+            return []
+        return [str(k) for k in pd.unique(self.frame["effect"])]
+
     def get(self, variable: str, kind: str) -> tuple[float, float, float] | None:
         """``(estimate, std_error, p_value)`` of ``variable``'s ``kind`` effect (direct, indirect,
         total), or ``None``."""
@@ -236,10 +244,19 @@ def _param_rows(rows: _Rows, models, terms: list[tuple[str, str]], digits: int,
         rows.add("", below)
 
 
+def _kinds(effs: list[ModelEffects]) -> list[str]:
+    """Effect rows of all models in order of appearance (direct/indirect/total, and their
+    short- and long-run versions for dynamic models)."""
+    out: list[str] = []
+    for e in effs:
+        out += [k for k in e.kinds if k not in out]
+    return out or list(_KINDS)
+
+
 def _effect_rows(rows: _Rows, effs: list[ModelEffects], variables: list[str], labels: dict,
                  digits: int, stars: tuple[float, float, float], stat: str) -> None:
     rows.add("Effects computed by", [e.short for e in effs])
-    for kind in _KINDS:
+    for kind in _kinds(effs):
         for v in variables:
             vals = [e.get(v, kind) for e in effs]
             if all(x is None for x in vals):
@@ -284,7 +301,8 @@ def _fit_rows(rows: _Rows, models, digits: int) -> None:
     rows.add("Time FE", [yes(m.fe in ("time", "twoway")) for m in models])
     if any(m.fe == "random" for m in models):
         rows.add("Unit RE", [yes(m.fe == "random") for m in models])
-    rows.add("Bias correction", [_BC_LABEL.get(m.lee_yu, m.lee_yu) for m in models])
+    rows.add("Bias correction", [getattr(m, "bias_label", "") or _BC_LABEL.get(m.lee_yu, m.lee_yu)
+                                 for m in models])
     rows.section("Fit statistics")
     rows.add("N (cities)", [str(m.n) for m in models])
     rows.add("T (years)", [str(m.T) for m in models])
@@ -399,6 +417,7 @@ def effects_table(models: Sequence[SpatialPanelResults], type: str = "df", *, di
 
     One row per variable (estimate with stars, standard error or z statistic in parentheses
     below); for each model three columns *Direct*, *Indirect*, *Total* under the model's name
+    (six for a dynamic model: each for the short and the long run)
     (a two-level column index). The note says how each model's effects were obtained
     (simulation with D draws, delta method, or exact for SEM/SLX/SDEM).
 
@@ -423,13 +442,14 @@ def effects_table(models: Sequence[SpatialPanelResults], type: str = "df", *, di
     for v in variables:
         est, below = [labels.get(v, v)], [""]
         for e in effs:
-            for kind in _KINDS:
+            for kind in e.kinds or _KINDS:
                 x = e.get(v, kind)
                 est.append("" if x is None else _estimate(x[0], x[2], digits, stars))
                 below.append("" if x is None else _below(x[0], x[1], stat, digits))
         body += [est, below]
-    header = pd.MultiIndex.from_tuples([("", "")] + [(c, k.capitalize()) for c in cols
-                                                      for k in _KINDS])
+    header = pd.MultiIndex.from_tuples([("", "")] + [(c, k.capitalize()) for c, e in
+                                                      zip(cols, effs, strict=True)
+                                                      for k in e.kinds or _KINDS])
     from ..report import Layout, with_layout
     df = pd.DataFrame(body, columns=header)
     note = " ".join(n for n in (_star_note(stat, stars), _effects_note(cols, effs)) if n)

@@ -534,9 +534,9 @@ def test_dynamic(cigar_arrays, model, corrected):
 def test_dynamic_correction_refuses_other_designs(cigar_arrays):
     from spatialinno.errors import ModelSpecificationError
     y, X, W = cigar_arrays
-    d = core.build_design(get_spec("sar"), y.ravel(), X.reshape(-1, 2), W, 46, 30, fe="twoway",
+    d = core.build_design(get_spec("sar"), y.ravel(), X.reshape(-1, 2), W, 46, 30, fe="time",
                           lee_yu=False)
-    with pytest.raises(ModelSpecificationError, match="unit effects"):
+    with pytest.raises(ModelSpecificationError, match="unit or two-way effects"):
         core.dynamic_bias_correction(d, core.estimate(d), np.eye(4))
 
 
