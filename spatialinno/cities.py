@@ -321,7 +321,8 @@ def _county_hint(text: str, year: int | None) -> str:
     if not units or res.status == "unmatched":
         return ""
     return (f"{text} is a county-level unit ({'; '.join(counties.describe(u) for u in units)}), "
-            "not a prefecture-level unit: this row belongs in a county panel (level='county')")
+            "not a prefecture-level unit: this row belongs in a county panel (level='county'); "
+            "spatialinno.counties.to_prefecture adds county panels up to prefectures")
 
 
 def _suggest(text: str) -> str:

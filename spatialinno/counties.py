@@ -40,7 +40,7 @@ from .cities import Resolution, normalise_name
 from .errors import UnknownUnitError
 
 __all__ = ["registry", "aliases", "history", "resolve", "lookup", "prefecture_of", "membership",
-           "agglomerations_of", "describe", "Resolution"]
+           "to_prefecture", "agglomerations_of", "describe", "Resolution"]
 
 _CODE_RE = re.compile(r"^\d{6}$")
 
@@ -383,3 +383,80 @@ def agglomerations_of(code: str, *, statuses: tuple[str, ...] | None = None) -> 
     out = members[members["adcode"] == pref].copy()
     out.insert(0, "county", str(code))
     return out.reset_index(drop=True)
+
+
+_RULES = ("sum", "mean", "min", "max")
+
+
+def to_prefecture(panel: object, aggregate: str | dict[str, str], *,
+                  time: str = "year") -> pd.DataFrame:
+    """Add a county panel up to prefectures, by the membership valid in each year.
+
+    Parameters
+    ----------
+    panel
+        A county :class:`~spatialinno.panel.Panel` (``load_panel(..., level="county")``) or a
+        DataFrame with ``adcode`` (today's county codes) and ``time`` columns.
+    aggregate
+        One rule for every value column, or a mapping column -> rule: ``"sum"`` (totals: GDP,
+        population, patents), ``"mean"``, ``"min"``, ``"max"``. Ratios and indices cannot be
+        added up without weights: aggregate their numerator and denominator and divide.
+    time
+        The time column (taken from the Panel when one is given).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (prefecture, year) with at least one county row: ``adcode`` (prefecture
+        registry code), the time column, the aggregated columns, ``n_counties`` (county rows
+        added), ``n_expected`` (county units in that prefecture that year) and ``complete``.
+        A missing value in any county row makes that aggregate missing, never a silent partial
+        sum; a prefecture-year with fewer county rows than units is kept with
+        ``complete=False`` (and a warning naming it).
+    """
+    import warnings
+
+    from .errors import OptionError, UnbalancedPanelWarning
+
+    data = getattr(panel, "data", panel)
+    time = getattr(panel, "time", time)
+    if getattr(panel, "level", "county") != "county":
+        raise OptionError("to_prefecture needs a county panel (load_panel(..., level='county')); "
+                          f"this panel's level is {panel.level!r}")
+    missing_cols = [c for c in ("adcode", time) if c not in data.columns]
+    if missing_cols:
+        raise OptionError(f"the panel lacks the column(s) {missing_cols}")
+    value_cols = (list(aggregate) if isinstance(aggregate, dict) else
+                  [c for c in getattr(panel, "value_columns", ()) or data.columns
+                   if c not in ("adcode", time) and pd.api.types.is_numeric_dtype(data[c])])
+    rules = aggregate if isinstance(aggregate, dict) else {c: aggregate for c in value_cols}
+    bad = {c: r for c, r in rules.items() if r not in _RULES}
+    absent = [c for c in rules if c not in data.columns]
+    if bad or absent:
+        raise OptionError(f"aggregate: unknown rule(s) {bad} (expected {list(_RULES)}) or "
+                          f"column(s) {absent} not in the panel")
+    unknown = sorted(set(data["adcode"]) - set(_unit_rows()))
+    if unknown:
+        raise UnknownUnitError(f"{len(unknown)} code(s) are not county units of the registry: "
+                               f"{unknown[:10]}; join the panel with load_panel(level='county')")
+    parts = []
+    for year, g in data.groupby(time, sort=True):
+        m = _membership(int(year)).set_index("county")["prefecture"]
+        expected = m.value_counts()
+        g = g.assign(_pref=g["adcode"].map(m).to_numpy())
+        agg = {c: (c, (lambda s, how=rules[c]: getattr(s, how)(skipna=False))) for c in rules}
+        out = g.groupby("_pref", sort=True).agg(**agg, n_counties=("adcode", "size"))
+        out.insert(0, time, int(year))
+        out["n_expected"] = expected.reindex(out.index).to_numpy()
+        parts.append(out.rename_axis("adcode").reset_index())
+    result = pd.concat(parts, ignore_index=True)
+    result["complete"] = result["n_counties"] == result["n_expected"]
+    result = result.sort_values(["adcode", time], kind="stable").reset_index(drop=True)
+    partial = result[~result["complete"]]
+    if len(partial):
+        shown = "; ".join(f"{r.adcode} {getattr(r, time)} ({r.n_counties} of {r.n_expected})"
+                          for r in partial.head(5).itertuples())
+        warnings.warn(f"{len(partial)} prefecture-year(s) aggregate only some of their county "
+                      f"units ({shown}{' ...' if len(partial) > 5 else ''}); see the column "
+                      "complete", UnbalancedPanelWarning, stacklevel=2)
+    return result
