@@ -103,7 +103,8 @@ def printed_keys(codes: list[str]) -> dict[tuple[str, int], tuple[str, str]]:
     from spatialinno import counties
 
     al = counties.aliases()
-    al = al[al["relation"].isin(["renamed", "code_changed", "moved"]) & ~al["unit"].str.contains(";")]
+    one_to_one = al["relation"].isin(["renamed", "code_changed", "moved"])
+    al = al[one_to_one & ~al["unit"].str.contains(";")]
     reg = counties.registry().set_index("adcode")
     out = {(c, y): (c, reg.loc[c, "name"]) for c in codes for y in YEARS}
     for r in al.itertuples(index=False):
