@@ -1,6 +1,7 @@
 """spatialinno: spatial econometrics of innovation in China's cities.
 
-Pipeline stages, one module each: ``cities`` (unit registry and history), ``boundaries``
+Pipeline stages, one module each: ``cities`` (unit registry and history), ``counties`` (the
+county-level registry and history), ``boundaries``
 (shipped and user boundary layers), ``panel`` and ``yearbook`` (yearbook files and the join),
 ``index`` (NQPF composite indices), ``describe`` (descriptive statistics), ``weights`` (the
 ``Weights`` value object), ``esda`` (Moran/LISA by year), ``disparity`` (Dagum Gini, Theil,
@@ -17,7 +18,7 @@ and census panels), ``runner``/``cli`` (end-to-end runs).
 
 from __future__ import annotations
 
-from . import (agglomerations, cities, coupling, datasets, disparity, distribution, dynamics,
+from . import (agglomerations, cities, counties, coupling, datasets, disparity, distribution, dynamics,
                esda, geodetector, policy, regions)
 from .boundaries import load_boundaries
 from .describe import describe
@@ -32,6 +33,7 @@ __version__ = "0.1.0.dev0"
 __all__ = [
     "__version__",
     "cities",
+    "counties",
     "datasets",
     "agglomerations",
     "esda",

