@@ -183,8 +183,8 @@ class DynamicPanelResults(SpatialPanelResults):
     r"""Results of :func:`fit_dynamic`: a :class:`SpatialPanelResults` whose ``params`` are
     ``[X, W*X (SDM), y(t-1), W*y(t-1), rho]``, with short- and long-run effects.
 
-    Extra attributes
-    ----------------
+    Attributes
+    ----------
     stability : float
         Largest eigenvalue modulus of :math:`A = (I-\rho W)^{-1}(\tau I + \eta W)` at the
         estimate (stable when below one).

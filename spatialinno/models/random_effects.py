@@ -497,8 +497,8 @@ class RandomEffectsPanelResults(SpatialPanelResults):
     (``y - rho W y - X beta`` for SAR/SDM, ``y - X beta`` for the SEM) and ``fitted`` is
     ``y - resid``; ``r2`` is ``1 - resid'resid / sum((y - ybar)^2)``.
 
-    Extra attributes
-    ----------------
+    Attributes
+    ----------
     phi, theta : float
         :math:`\phi = \sigma^2_\mu/\sigma^2` (splm's ``phi``) and the quasi-demeaning weight
         :math:`\theta = (1 + T\phi)^{-1/2}`.
