@@ -704,6 +704,30 @@ def _check_columns(df: pd.DataFrame, cols: Sequence[str]) -> None:
                           "balanced panel without gaps")
 
 
+def _pyfixest() -> Any:
+    """Import pyfixest without its side effect on logging: pyfixest 0.60 calls
+    ``logging.basicConfig(level=INFO)`` at import, after which every library's INFO records
+    (e.g. fontTools' font subsetting, hundreds of lines per PDF) reach the user's console.
+    Its estimators are loaded lazily, so they are loaded here, inside the guard."""
+    import logging
+    from importlib import import_module
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    try:
+        import pyfixest
+        pyfixest.did2s, pyfixest.feols  # noqa: B018  (loads the lazily imported estimators)
+        try:
+            import_module("pyfixest.estimation.models.feols_compressed_")  # the basicConfig call
+        except ModuleNotFoundError:  # another pyfixest layout: the attributes above loaded it
+            pass
+    finally:
+        root.setLevel(level)
+        for handler in root.handlers[:]:
+            if handler not in handlers:
+                root.removeHandler(handler)
+    return pyfixest
+
+
 def robust_did(tr: Treatment, outcome: str, controls: Sequence[str] = (), *,
                dynamic: bool = False, window: tuple[int, int] = (-4, 4),
                reference: int = -1) -> pd.DataFrame:
@@ -723,8 +747,7 @@ def robust_did(tr: Treatment, outcome: str, controls: Sequence[str] = (), *,
     pandas.DataFrame
         term (``"ATT"`` or the event time), estimate, std_error, p_value.
     """
-    import pyfixest as pf
-
+    pf = _pyfixest()
     df = tr.data[[tr.unit, tr.time, tr.name, "cohort", outcome, *controls]].copy()
     df["_unit_id"] = pd.factorize(df[tr.unit])[0]
     xfml = " + ".join(controls) if controls else None

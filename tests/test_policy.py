@@ -4,7 +4,10 @@ Monte Carlo (the full one is benchmarks/bench_policy_montecarlo.py)."""
 
 from __future__ import annotations
 
+import logging
 import re
+import subprocess
+import sys
 from importlib import resources
 from pathlib import Path
 
@@ -390,3 +393,15 @@ def test_publication_table_and_evaluation_bundle(grid):
     assert names == ["policy_cohorts", "policy_did", "policy_effects", "policy_model",
                      "policy_event_study", "policy_placebo", "policy_event_study",
                      "policy_placebo"]
+
+
+def test_importing_pyfixest_leaves_the_root_logger_alone():
+    # pyfixest 0.60 calls logging.basicConfig(level=INFO) at import; through policy it must not
+    # change the root logger (else fontTools floods the console with INFO lines for every PDF).
+    # A fresh interpreter, since the test session may already have imported pyfixest.
+    code = ("import logging; from spatialinno import policy; pf = policy._pyfixest(); "
+            "pf.did2s, pf.feols, pf.event_study; "
+            "import pyfixest.estimation.models.feols_compressed_; root = logging.getLogger(); "
+            "print(root.level, len(root.handlers))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == [str(logging.WARNING), "0"]
