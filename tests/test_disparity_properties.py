@@ -3,22 +3,15 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
-import tempfile
-import tomllib
-from pathlib import Path
-
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from spatialinno.cli import main
+from step_fuzz import assert_step_runs_or_names_the_error
 
 N, T = 8, 6
 CSV = "unit,year,y,x,g\n" + "".join(
     f"U{u},{2000 + t},{((u * 7 + t * 3) % 11 + 1.5) * (1 + 0.1 * t)},{(u + t) % 5 - 1.25},"
     f"{'ab'[u % 2]}\n" for u in range(N) for t in range(T))
-RING = f"0 {N}\n" + "".join(f"U{i} 2\nU{(i - 1) % N} U{(i + 1) % N}\n" for i in range(N))
 BASE = {"variable": "y", "by": ["g"], "kernel": False}
 KEYS = st.sampled_from(["variable", "by", "overlap", "outside", "bootstrap", "level", "kernel",
                         "kernel_by", "bandwidth", "kernel_years", "beta", "weights", "effects",
@@ -32,33 +25,7 @@ VALUES = st.one_of(
     st.lists(st.integers(1999, 2006), max_size=2))
 
 
-def _value(v) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (int, float)):
-        return repr(v)
-    if isinstance(v, list):
-        return "[" + ", ".join(_value(x) for x in v) + "]"
-    return '"' + str(v) + '"'
-
-
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.dictionaries(KEYS, VALUES, max_size=4))
 def test_no_disparity_table_crashes_the_cli(edits):
-    table = {**BASE, **edits}
-    text = ("[analysis]\ntitle = \"fuzz\"\nseed = 1\n\n[data]\npanel = \"tiny.csv\"\n"
-            "unit = \"unit\"\ntime = \"year\"\nregistry = false\nboundaries = \"none\"\n\n"
-            "[weights.ring]\ntype = \"file\"\npath = \"ring.gal\"\n\n[disparity]\n"
-            + "".join(f"{k} = {_value(v)}\n" for k, v in table.items()))
-    tomllib.loads(text)
-    with tempfile.TemporaryDirectory() as d:
-        root = Path(d)
-        (root / "tiny.csv").write_text(CSV, encoding="utf-8")
-        (root / "ring.gal").write_text(RING, encoding="utf-8")
-        (root / "a.toml").write_text(text, encoding="utf-8")
-        err = io.StringIO()
-        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-            code = main(["run", str(root / "a.toml"), "--out", str(root / "out"), "--quiet"])
-        message = err.getvalue()
-        assert code in (0, 2), message + "\n" + text
-        assert "Traceback" not in message and "internal error" not in message, message + "\n" + text
+    assert_step_runs_or_names_the_error("disparity", {**BASE, **edits}, CSV, N)
