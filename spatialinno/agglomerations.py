@@ -34,12 +34,12 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from .datasets import packaged_table
 from .errors import AgglomerationError, UnknownAgglomerationError
 
 __all__ = ["agglomerations", "members", "membership", "groups", "AgglomerationError",
@@ -54,19 +54,14 @@ FIRM_STATUSES = ("confirmed", "secondary", "derived")
 STATUSES = (*FIRM_STATUSES, "unconfirmed")
 
 
-def _read(name: str) -> pd.DataFrame:
-    with resources.files("spatialinno.data").joinpath(name).open("r", encoding="utf-8") as fh:
-        return pd.read_csv(fh, dtype=str, keep_default_na=False)
-
-
 @lru_cache(maxsize=1)
 def _scopes() -> pd.DataFrame:
-    return _read("agglomerations.csv")
+    return packaged_table("agglomerations.csv")
 
 
 @lru_cache(maxsize=1)
 def _members() -> pd.DataFrame:
-    return _read("agglomeration_members.csv")
+    return packaged_table("agglomeration_members.csv")
 
 
 def agglomerations(*, alternatives: bool = False) -> pd.DataFrame:

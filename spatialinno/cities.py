@@ -30,10 +30,10 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 
 import pandas as pd
 
+from .datasets import packaged_table
 from .errors import OptionError, UnknownUnitError
 
 __all__ = ["registry", "aliases", "history", "resolve", "Resolution", "normalise_name",
@@ -51,14 +51,9 @@ _NAME_SUFFIXES = ("特别行政区", "自治州", "自治县", "地区", "林区
 _CODE_RE = re.compile(r"^\d{6}$")
 
 
-def _read(name: str) -> pd.DataFrame:
-    with resources.files("spatialinno.data").joinpath(name).open("r", encoding="utf-8") as fh:
-        return pd.read_csv(fh, dtype=str, keep_default_na=False)
-
-
 @lru_cache(maxsize=1)
 def _units() -> pd.DataFrame:
-    df = _read("units.csv")
+    df = packaged_table("units.csv")
     df["in_default"] = df["in_default"].eq("true")
     return df
 
@@ -106,14 +101,14 @@ def aliases() -> pd.DataFrame:
     (years; empty = open), relation (current, renamed, code_changed, merge, split), event_id (row of
     :func:`history`), source.
     """
-    return _read("aliases.csv")
+    return packaged_table("aliases.csv")
 
 
 @lru_cache(maxsize=1)
 def history() -> pd.DataFrame:
     """Dated prefecture-level changes since 2000 (renames, code changes, abolitions, new units,
     counties moved between prefectures), each with its State Council approval and source."""
-    return _read("history.csv")
+    return packaged_table("history.csv")
 
 
 def normalise_name(text: str) -> str:

@@ -31,10 +31,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
-from importlib import resources
 
 import pandas as pd
 
+from .datasets import packaged_table
 from . import cities
 from .cities import Resolution, normalise_name
 from .errors import UnknownUnitError
@@ -45,14 +45,9 @@ __all__ = ["registry", "aliases", "history", "resolve", "lookup", "prefecture_of
 _CODE_RE = re.compile(r"^\d{6}$")
 
 
-def _read(name: str) -> pd.DataFrame:
-    with resources.files("spatialinno.data").joinpath(name).open("r", encoding="utf-8") as fh:
-        return pd.read_csv(fh, dtype=str, keep_default_na=False)
-
-
 @lru_cache(maxsize=1)
 def _counties() -> pd.DataFrame:
-    return _read("counties.csv")
+    return packaged_table("counties.csv")
 
 
 def registry() -> pd.DataFrame:
@@ -75,7 +70,7 @@ def aliases() -> pd.DataFrame:
     open), relation (current, renamed, code_changed, moved, merged, split), event_id (row of
     :func:`history`), source.
     """
-    return _read("county_aliases.csv")
+    return packaged_table("county_aliases.csv")
 
 
 @lru_cache(maxsize=1)
@@ -89,7 +84,7 @@ def history() -> pd.DataFrame:
     old_code, old_name, old_prefecture, new_codes, new_names, new_prefectures, today, approval,
     doc_no, notes, source (the change file and line).
     """
-    return _read("county_history.csv")
+    return packaged_table("county_history.csv")
 
 
 @lru_cache(maxsize=1)

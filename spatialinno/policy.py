@@ -60,6 +60,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .datasets import packaged_table
 from .errors import (NoControlUnitsError, PilotNotInPanelError, PlaceboDrawsError, PolicyError,
                      PolicyOptionError, TreatedBeforePanelError, TreatmentReversalError,
                      UnknownProgrammeError)
@@ -90,14 +91,10 @@ DEMO_POLICY = "demo_policy_SYNTHETIC.csv"
 # Registry
 # =============================================================================================
 
-def _read(name: str) -> pd.DataFrame:
-    with resources.files("spatialinno.data").joinpath(name).open("r", encoding="utf-8") as fh:
-        return pd.read_csv(fh, dtype=str, keep_default_na=False)
-
 
 @lru_cache(maxsize=1)
 def _pilots() -> pd.DataFrame:
-    df = _read(_PILOTS)
+    df = packaged_table(_PILOTS)
     df["year"] = df["year"].astype(int)
     return df
 
@@ -105,7 +102,7 @@ def _pilots() -> pd.DataFrame:
 def programmes() -> pd.DataFrame:
     """One row per programme of the registry: programme, name_zh, name_en, authority,
     batches_found, missing (batches whose list was not found), rows, note."""
-    return _read(_PROGRAMMES)
+    return packaged_table(_PROGRAMMES)
 
 
 def _check_choices(values: object, allowed: Sequence[str], option: str) -> list[str]:
