@@ -57,7 +57,8 @@ import scipy.linalg as sla
 import scipy.sparse as sp
 from scipy.sparse.linalg import splu
 
-from ..errors import ModelOptionError, ModelSpecificationError, SingularDesignError
+from ..errors import (DegenerateOutcomeError, ModelOptionError, ModelSpecificationError,
+                      SingularDesignError)
 from . import checks, core
 from .effects import Multipliers, _rowsum_modes, effects_delta, effects_simulation, multipliers
 from .results import SpatialPanelResults
@@ -275,6 +276,35 @@ def _check_regressors(Xf: np.ndarray, eff: _Effects, names: list[str], fe: str) 
                 f"Drop it.")
 
 
+def _check_outcome(y: np.ndarray, Xf: np.ndarray, eff: _Effects, yname: str,
+                   names: list[str], fe: str) -> None:
+    """The outcome checks of the balanced fit on the stacked panel: magnitudes whose squares
+    under/overflow, an outcome that is zero or constant, absorbed by the effects, or an exact
+    combination of the regressors and effects (zero residuals, so sigma^2 = 0)."""
+    checks.check_scale([(yname, y)] + [(c, Xf[:, j]) for j, c in enumerate(names)])
+    scale = float(np.abs(y).max()) if y.size else 0.0
+    if scale == 0.0 or np.ptp(y) <= checks.ABSORBED_RTOL * scale:
+        raise DegenerateOutcomeError(
+            f"The dependent variable {yname!r} is "
+            + ("0" if scale == 0.0 else f"constant (= {y[0]:.6g})")
+            + f" in all {y.size} rows: there is no variation to explain. Check the column.",
+            [yname])
+    yt = eff.resid(y)
+    if np.linalg.norm(yt) <= checks.ABSORBED_RTOL * np.linalg.norm(y - y.mean()):
+        raise DegenerateOutcomeError(
+            f"The dependent variable {yname!r} has no variation left after the "
+            f"{checks.fe_text(fe)}: the effects explain it completely. Use other effects or "
+            f"check the column.", [yname])
+    if names:
+        Q, _ = np.linalg.qr(eff.resid(Xf))
+        if np.linalg.norm(yt - Q @ (Q.T @ yt)) <= checks.PERFECT_FIT_RTOL * np.linalg.norm(yt):
+            raise DegenerateOutcomeError(
+                f"The dependent variable {yname!r} is an exact linear combination of the "
+                f"regressors ({checks._listing(names)}) and the effects: the residuals are 0, "
+                f"so there is nothing random left to estimate. Is {yname!r} (or a copy of it) "
+                f"among the regressors?", [yname])
+
+
 def _check_periods(panel: PeriodPanel, k: int) -> None:
     """Every period needs at least as many units as regressors."""
     small = [(t, n) for t, n in zip(panel.times, panel.sizes, strict=True) if n < k]
@@ -392,7 +422,7 @@ def _estimate_lag(p: _Problem) -> tuple[float, np.ndarray, float]:
     e1 = wt - Q @ (Q.T @ wt)
     a, b, c = float(e0 @ e0), float(e0 @ e1), float(e1 @ e1)
     f = lambda r: _conc(p.N, a - 2 * r * b + r * r * c, p.ld(r))  # noqa: E731
-    score = lambda r: (p.N * (b - r * c) / (a - 2 * r * b + r * r * c)  # noqa: E731
+    score = lambda r: (p.N * (b - r * c) / max(a - 2 * r * b + r * r * c, 1e-300)  # noqa: E731
                        - p.ld.derivative(r))
     iv = core._interval(p.ld)
     rho = _root(score, core._brent(lambda r: -f(r), *iv), iv)
@@ -425,7 +455,7 @@ def _estimate_error(p: _Problem) -> tuple[float, np.ndarray, float]:
     def score(lam: float) -> float:  # envelope theorem: gamma held at its optimum
         _, ssr, u = solve(lam)
         Wu = p.W @ u
-        return p.N * float((u - lam * Wu) @ Wu) / ssr - p.ld.derivative(lam)
+        return p.N * float((u - lam * Wu) @ Wu) / max(ssr, 1e-300) - p.ld.derivative(lam)
 
     iv = core._interval(p.ld)
     lam = _root(score, core._brent(lambda q: -f(q), *iv), iv)
@@ -593,6 +623,7 @@ def fit_unbalanced(formula: str, data: pd.DataFrame, w: object, spec: ModelSpec,
     k = Xf.shape[1]
     _check_periods(panel, k)
     _check_regressors(Xf, eff, fnames, fe)
+    _check_outcome(y, Xf, eff, yname, fnames, fe)
     use_int = fe == "none" and has_int  # the intercept is reported after X and W X (as in fit)
     kr = k + (1 if use_int else 0)
     ld = _logdet(Ws)
@@ -602,6 +633,11 @@ def fit_unbalanced(formula: str, data: pd.DataFrame, w: object, spec: ModelSpec,
     else:
         par, gamma, ssr = _estimate_error(p)
     N = panel.N
+    if ssr <= (checks.PERFECT_FIT_RTOL * np.linalg.norm(eff.resid(y))) ** 2:
+        raise DegenerateOutcomeError(
+            f"The model fits {yname!r} exactly at {'rho' if spec.rho else 'lambda'} = {par:.6g} "
+            f"(the residuals are 0), so sigma^2 and the standard errors are not defined. Check "
+            f"the data ({yname!r} constructed from its own spatial lag?).", [yname])
     s2 = ssr / N
     ll = _conc(N, ssr, ld(par))
     info = _information(p, Ws, panel.offsets, par, gamma, s2)

@@ -49,8 +49,9 @@ import scipy.sparse as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from spatialinno.errors import (ModelSpecificationError, SingularDesignError,
-                                UnbalancedPanelError, WeightsCodesError, WeightsError)
+from spatialinno.errors import (BadScaleError, DegenerateOutcomeError, ModelSpecificationError,
+                                SingularDesignError, UnbalancedPanelError, WeightsCodesError,
+                                WeightsError)
 from spatialinno.models import etable, fit
 from spatialinno.models.spec import get_spec
 from spatialinno.models.unbalanced import UnbalancedPanelResults, fit_unbalanced
@@ -326,6 +327,26 @@ def test_unit_missing_from_single_w_is_named(unbalanced, usaww):
     d = d.assign(state=d["state"].replace({"OHIO": "OHYO"}))
     with pytest.raises(WeightsCodesError, match="OHYO"):
         fit(F, d, usaww, "sar", "unit", unit="state", time="year", bias_correction=None)
+
+
+@pytest.mark.parametrize("model", ["sar", "sdm", "sem", "sdem"])
+@pytest.mark.parametrize("case,error,message", [
+    ("tiny", BadScaleError, r"'lgsp' has values of magnitude .*e-20[01].*underflow"),
+    ("constant", DegenerateOutcomeError, r"'lgsp' is constant \(= 2\.5\)"),
+    ("absorbed", DegenerateOutcomeError, r"'lgsp' has no variation left after the unit fixed"),
+    ("exact", DegenerateOutcomeError, r"'lgsp' is an exact linear combination"),
+])
+def test_degenerate_outcome_is_an_error_not_a_crash(unbalanced, usaww, model, case, error,
+                                                     message):
+    """The outcome checks of the balanced fit hold on the unbalanced path too (a y of 1e-201
+    used to divide by a zero SSR inside the optimiser: CI, hypothesis example)."""
+    d, _ = unbalanced
+    y = {"tiny": d["lgsp"] * 1e-201, "constant": 2.5 + 0 * d["lgsp"],
+         "absorbed": d["state"].str.len().astype(float),
+         "exact": 1.0 + 2.0 * d["lpc"] - d["unemp"]}[case]
+    with pytest.raises(error, match=message):
+        fit("lgsp ~ lpc + unemp", d.assign(lgsp=y), usaww, model, "unit", unit="state",
+            time="year", bias_correction=None)
 
 
 # ------------------------------------------------------------------------------ properties
