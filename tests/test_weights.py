@@ -513,6 +513,39 @@ def test_eigenvalues_similarity_path_equals_general_solver(queen_connected):
     assert hi == pytest.approx(1.0, abs=1e-9) and lo < -1
 
 
+def _random_knn(n: int, k: int, seed: int) -> sp.csr_array:
+    from scipy.spatial import cKDTree
+    pts = np.random.default_rng(seed).random((n, 2))
+    _, idx = cKDTree(pts).query(pts, k + 1)
+    rows = np.repeat(np.arange(n), k)
+    return sp.csr_array((np.ones(n * k), (rows, idx[:, 1:].ravel())), shape=(n, n))
+
+
+@pytest.mark.parametrize("kind", ["knn_row", "sym_row", "sym_none", "knn_none"])
+def test_arpack_extremes_equal_the_dense_spectrum(kind):
+    """From SPARSE_EXTREMES_MIN_N units on, summary() and rho_bounds take the extreme real
+    eigenvalues from ARPACK: they equal the ends of the dense spectrum (``eigenvalues``, computed
+    by LAPACK) to 1e-9 (ARPACK's default tolerance is machine precision on the Ritz values;
+    the slack covers the conditioning of a non-symmetric W)."""
+    from spatialinno.weights import SPARSE_EXTREMES_MIN_N
+    n = SPARSE_EXTREMES_MIN_N + 37
+    a = _random_knn(n, 5, seed=len(kind))
+    if kind.startswith("sym"):
+        a = ((a + a.T) > 0).astype(float)
+    w = Weights.from_sparse(a, [f"{i:06d}" for i in range(n)], name=kind,
+                            transform="row" if kind.endswith("row") else "none")
+    dense = w.eigenvalues
+    if np.iscomplexobj(dense):
+        dense = dense[np.abs(dense.imag) <= 1e-9 * np.abs(dense).max()].real
+    assert w._arpack_extremes() is not None  # the sparse path, not the dense fallback
+    lo, hi = w.summary().lambda_min, w.summary().lambda_max
+    assert lo == pytest.approx(dense.min(), abs=1e-9)
+    assert hi == pytest.approx(dense.max(), abs=1e-9)
+    assert w.rho_bounds == pytest.approx((1 / dense.min(), 1 / dense.max()), abs=1e-9)
+    again = Weights.from_sparse(a, w.codes, name=kind, transform=w.transform)
+    assert again.rho_bounds == w.rho_bounds  # a fixed ARPACK start: the same bits every call
+
+
 def test_economic_years_and_panel_object():
     from spatialinno.runner import demo_panel
     panel = demo_panel()
