@@ -61,7 +61,7 @@ from scipy import optimize, stats
 
 from ..errors import ModelOptionError, ModelSpecificationError, SingularDesignError
 from . import checks, core
-from .core import Eigen, _eigenvalues, lag, within
+from .core import Eigen, lag, within
 from .results import SpatialPanelResults
 
 __all__ = ["RandomEffectsResults", "RandomEffectsPanelResults", "RE_MODELS", "fit_re",
@@ -179,7 +179,8 @@ def fit_re(y: np.ndarray, X: np.ndarray, W: sp.spmatrix, n: int, T: int, model: 
     time_effects : bool
         Remove period effects by the within-time transform first.
     eigenvalues : ndarray, optional
-        Eigenvalues of ``W`` (reused across fits).
+        Eigenvalues of ``W`` (reused across fits). Without them, the log-determinant is the
+        core's automatic choice (eigenvalues up to 500 units, sparse LU above).
     errors : {"b", "kkp"}
         SEM only: where the spatial filter acts (splm's ``spatial.error``). ``"b"``
         (Baltagi, Song & Koh 2003): :math:`u = \iota_T\otimes\mu + \varepsilon`,
@@ -207,8 +208,7 @@ def fit_re(y: np.ndarray, X: np.ndarray, W: sp.spmatrix, n: int, T: int, model: 
     if use_int:
         X = np.hstack([np.ones((n * T, 1)), X])
         names = ["Intercept"] + names
-    ev = np.asarray(eigenvalues) if eigenvalues is not None else _eigenvalues(W)
-    ld = Eigen().prepare(W, ev)
+    ld = _prepare_logdet(W, n, eigenvalues)
     lo, hi = ld.bounds
     lo, hi = max(lo, -1e3), min(hi, 1e3)
     eps = 1e-7 * (hi - lo)
@@ -221,6 +221,14 @@ def fit_re(y: np.ndarray, X: np.ndarray, W: sp.spmatrix, n: int, T: int, model: 
     if errors == "kkp":
         return _fit_err_kkp(y, X, W, n, T, names, ld, bounds, time_effects)
     return _fit_err(y, X, W, n, T, names, bounds, time_effects)
+
+
+def _prepare_logdet(W: sp.csr_matrix, n: int, eigenvalues: np.ndarray | None) -> core.LogDet:
+    """The eigenvalue log-determinant (eigenvalues given, or n <= 500), else the sparse LU one
+    (the core's automatic choice: a dense eigen-decomposition costs seconds at n = 3,000)."""
+    if eigenvalues is not None:
+        return Eigen().prepare(W, np.asarray(eigenvalues))
+    return core.resolve_logdet("auto", n).prepare(sp.csr_matrix(W))
 
 
 def _validate(y, X, W, n, T, model, intercept, time_effects, exog_names):
@@ -564,7 +572,7 @@ def fit_random(y: np.ndarray, X: np.ndarray, W: sp.csr_matrix, n: int, T: int, s
     from .diagnostics import hausman
     from .effects import multipliers
     Wc = sp.csr_matrix(W, dtype=float)
-    ld = Eigen().prepare(Wc)
+    ld = _prepare_logdet(Wc, n, None)
     re = fit_re(y, X, Wc, n, T, spec.name, intercept=intercept, exog_names=list(exog),
                 errors=errors, eigenvalues=ld.eigenvalues)
     names = [t for t in re.params.index if t not in ("Intercept", "rho", "lambda")]

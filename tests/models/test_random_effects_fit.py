@@ -113,3 +113,28 @@ def test_re_bad_options(produc_logs, states48):
     with pytest.raises(OptionError, match="re_errors"):
         fit(PRODUC, produc_logs, states48, "sem", "random", unit="state", time="year",
             re_errors="x")
+
+
+@pytest.mark.parametrize("model", ["sar", "sdm"])
+def test_re_above_500_units_uses_the_sparse_lu_log_determinant(model):
+    """Above 500 units the random-effects lag models take the core's sparse LU log-determinant
+    (a dense eigen-decomposition cost 5 s of the county run's model choice): the estimates and
+    log-likelihood equal the eigenvalue fit's to 1e-7 (both are exact; the slack is the two
+    optimisers' stopping rules on a likelihood flat to 1e-12 there)."""
+    import scipy.sparse as sp
+
+    from spatialinno.models.core import _eigenvalues
+    from spatialinno.models.random_effects import fit_re
+    rng = np.random.default_rng(8)
+    n, T = 520, 4
+    rows = np.repeat(np.arange(n), 2)
+    cols = np.column_stack([(np.arange(n) + 1) % n, (np.arange(n) - 1) % n]).ravel()
+    W = sp.csr_matrix((np.full(2 * n, 0.5), (rows, cols)), shape=(n, n))
+    X = rng.standard_normal((n * T, 2))
+    mu = np.tile(rng.standard_normal(n), T)
+    y = np.linalg.solve(np.kron(np.eye(T), np.eye(n) - 0.4 * W.toarray()),
+                        X @ [1.0, -0.5] + mu + rng.standard_normal(n * T))
+    lu = fit_re(y, X, W, n, T, model)
+    eig = fit_re(y, X, W, n, T, model, eigenvalues=_eigenvalues(W))
+    np.testing.assert_allclose(lu.params.to_numpy(), eig.params.to_numpy(), rtol=0, atol=1e-7)
+    assert lu.loglik == pytest.approx(eig.loglik, abs=1e-7)
