@@ -68,6 +68,7 @@ from scipy.sparse.linalg import splu
 from ..errors import (BoundaryWarning, CollinearityWarning, EstimationError,
                       FlatLikelihoodWarning, ModelOptionError, ModelSpecificationError,
                       UnstableDynamicError)
+from .logdet import AUTO_MONTE_CARLO_MIN_N, MonteCarlo
 from .spec import ModelSpec
 
 __all__ = [
@@ -194,20 +195,28 @@ class _LULogDet:
         return float(np.sum(np.log(np.abs(lu.U.diagonal()))))
 
 
-def resolve_logdet(logdet: object, n: int) -> Eigen | SparseLU:
-    """``"auto"`` -> :class:`Eigen` for n <= 500 else :class:`SparseLU`; names or objects."""
-    if isinstance(logdet, (Eigen, SparseLU)):
+def resolve_logdet(logdet: object, n: int) -> Eigen | SparseLU | MonteCarlo:
+    """``"auto"`` -> :class:`Eigen` for n <= 500, :class:`SparseLU` below
+    :data:`~.logdet.AUTO_MONTE_CARLO_MIN_N` units, :class:`~.logdet.MonteCarlo` from there on;
+    names (``"eigen"``, ``"lu"``, ``"mc"``) or objects."""
+    if isinstance(logdet, (Eigen, SparseLU, MonteCarlo)):
         return logdet
     key = str(logdet).lower()
     if key == "auto":
-        return Eigen() if n <= _AUTO_EIGEN_MAX_N else SparseLU()
+        if n <= _AUTO_EIGEN_MAX_N:
+            return Eigen()
+        return SparseLU() if n < AUTO_MONTE_CARLO_MIN_N else MonteCarlo()
     if key in ("eigen", "eig", "eigenvalues"):
         return Eigen()
     if key in ("lu", "sparselu", "sparse_lu"):
         return SparseLU()
+    if key in ("mc", "montecarlo", "monte_carlo"):
+        return MonteCarlo()
     from .spec import option_error
-    raise option_error(logdet, ["auto", "eigen", "lu", "Eigen()", "SparseLU()"], "logdet",
-                       aliases=["eig", "eigenvalues", "sparselu", "sparse_lu"])
+    raise option_error(logdet, ["auto", "eigen", "lu", "mc", "Eigen()", "SparseLU()",
+                                "MonteCarlo()"], "logdet",
+                       aliases=["eig", "eigenvalues", "sparselu", "sparse_lu", "montecarlo",
+                                "monte_carlo"])
 
 
 # --------------------------------------------------------------------------------------------
@@ -709,6 +718,45 @@ DENSE_TRACE_MAX_N = 1500
 TRACE_PROBES = 200
 
 
+def _neumann(Wm: sp.csr_matrix, c: float, V: np.ndarray, tol: float = 1e-13) -> np.ndarray:
+    r""":math:`W(I - cW)^{-1}V = \sum_{j\ge0} c^j W^{j+1} V` by the Neumann series, stopped when
+    a term is below ``tol`` times the sum (needs :math:`|c|\,\|W\|_\infty < 1`)."""
+    term = Wm @ V
+    acc = term.copy()
+    scale = max(float(np.abs(acc).max()), 1e-300)
+    for _ in range(10_000):
+        term = c * (Wm @ term)
+        acc += term
+        if float(np.abs(term).max()) <= tol * scale:
+            break
+    return acc
+
+
+def _series_traces(Wm: sp.csr_matrix, c: float, time_ly: bool, *, probes: int,
+                   seed: int) -> tuple[float, float, float]:
+    """:func:`_single_traces` without a factorisation, for n from
+    :data:`~.logdet.AUTO_MONTE_CARLO_MIN_N` on: :math:`PZ` and :math:`P(PZ)` by the Neumann
+    series (matrix-vector products only; memory O(nnz(W) + n x probes)); Hutchinson estimates
+    with ``probes`` Rademacher vectors (standard error :math:`\\sqrt{2\\sum_{i\\ne j}P_{ij}^2/p}`,
+    a relative error of order :math:`1/\\sqrt{p\\,n}`)."""
+    n = Wm.shape[0]
+    one = np.ones((n, 1))
+    Z = np.random.default_rng(seed).choice([-1.0, 1.0], size=(n, probes))
+    PZ = _neumann(Wm, c, Z)
+    PPZ = _neumann(Wm, c, PZ)
+    t1 = float(np.mean(np.einsum("ij,ij->j", Z, PZ)))
+    t_pp = float(np.mean(np.einsum("ij,ij->j", Z, PPZ)))
+    t_ptp = float(np.mean(np.einsum("ij,ij->j", PZ, PZ)))
+    if time_ly:
+        Pi = _neumann(Wm, c, one).ravel()
+        iP = _neumann(sp.csr_matrix(Wm.T), c, one).ravel()
+        iPi = float(Pi.sum())
+        t1 -= iPi / n
+        t_pp += -2.0 * float(iP @ Pi) / n + iPi**2 / n**2
+        t_ptp += -float(iP @ iP) / n - float(Pi @ Pi) / n + iPi**2 / n**2
+    return t1, t_pp, t_ptp
+
+
 def _single_traces(Wm: sp.csr_matrix, c: float, time_ly: bool, dense: bool,
                    probes: int = TRACE_PROBES, seed: int = 12345) -> tuple[float, float, float]:
     r"""``(tr P, tr PP, tr P'P)`` for :math:`P = W(I - cW)^{-1}`, in the :math:`F_{n,n-1}` space
@@ -719,6 +767,8 @@ def _single_traces(Wm: sp.csr_matrix, c: float, time_ly: bool, dense: bool,
     :math:`\sqrt{2/(p\,n)}`), the iota-terms of the J-correction always exact.
     """
     n = Wm.shape[0]
+    if not dense and n >= AUTO_MONTE_CARLO_MIN_N:
+        return _series_traces(Wm, c, time_ly, probes=min(probes, 64), seed=seed)
     one = np.ones(n)
     lu = None if dense else splu(sp.csc_matrix(sp.identity(n, format="csc") - c * Wm))
     if dense:

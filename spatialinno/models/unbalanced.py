@@ -87,14 +87,17 @@ class PeriodPanel:
 
     @property
     def sizes(self) -> np.ndarray:
+        """Number of units observed in each period."""
         return np.array([len(u) for u in self.period_units])
 
     @property
     def N(self) -> int:
+        """Number of unit-periods (rows of the stacked panel)."""
         return int(self.sizes.sum())
 
     @property
     def offsets(self) -> np.ndarray:
+        """First row of each period in the stacked panel (and the total at the end)."""
         return np.concatenate([[0], np.cumsum(self.sizes)])
 
     def block(self) -> sp.csr_matrix:
@@ -102,13 +105,16 @@ class PeriodPanel:
         return sp.csr_matrix(sp.block_diag(self.W, format="csr"))
 
     def unit_index(self) -> np.ndarray:
+        """Position in ``units`` of the unit of each stacked row."""
         pos = {u: i for i, u in enumerate(self.units)}
         return np.array([pos[u] for us in self.period_units for u in us], dtype=np.int64)
 
     def time_index(self) -> np.ndarray:
+        """Position in ``times`` of the period of each stacked row."""
         return np.repeat(np.arange(len(self.times)), self.sizes)
 
     def index(self) -> pd.MultiIndex:
+        """``(time, unit)`` of each stacked row."""
         return pd.MultiIndex.from_arrays(
             [np.repeat(np.asarray(self.times, dtype=object), self.sizes),
              [u for us in self.period_units for u in us]], names=["time", "unit"])
@@ -388,6 +394,7 @@ class _Problem:
 
     @property
     def N(self) -> int:
+        """Number of unit-periods (rows of the stacked panel)."""
         return self.y.size
 
     @property
@@ -527,8 +534,8 @@ class UnbalancedPanelResults(SpatialPanelResults):
     :meth:`impacts`) average over all unit-periods; :meth:`effects_by_period` gives each
     period's.
 
-    Extra attributes
-    ----------------
+    Attributes
+    ----------
     periods : tuple
         The periods, in order.
     period_units : tuple of tuples
