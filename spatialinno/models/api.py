@@ -740,7 +740,8 @@ def _fit_core(y, X, W, n, T, spec, fe, *, M=None, lee_yu=None, bias_correction="
     ev = getattr(d.ld_w, "eigenvalues", None) if d.ld_w is not None else None
     kx = len(exog)
     if kx:
-        mult = multipliers(W, ev if spec.rho else None, seed=0) if spec.rho else multipliers(
+        mult = multipliers(W, ev if spec.rho else None, seed=0,
+                           power=getattr(d.ld_w, "traces", None)) if spec.rho else multipliers(
             W, np.zeros(1))
     bounds = d.ld_w.bounds if spec.rho else (-np.inf, np.inf)
     res = SpatialPanelResults(
@@ -752,11 +753,25 @@ def _fit_core(y, X, W, n, T, spec, fe, *, M=None, lee_yu=None, bias_correction="
         fixed_effects=fx, resid=pd.Series(f.resid, index=idx, name="resid"),
         fitted=pd.Series(d.Y[:, 0] - f.resid, index=idx, name="fitted"), converged=f.converged,
         effects=None, _mult=mult, _rho_bounds=bounds, units=tuple(str(u) for u in units),
-        _W=sp.csr_matrix(W), _lags=(("rho", sp.csr_matrix(W)),) if spec.rho else ())
+        _W=sp.csr_matrix(W), _lags=(("rho", sp.csr_matrix(W)),) if spec.rho else (),
+        logdet_note=_logdet_note(d, f))
     if kx and effects_draws and spec.name != "ols":
         eff = res.impacts(effects_method, draws=effects_draws, seed=seed)
         object.__setattr__(res, "effects", eff)
     return res
+
+
+def _logdet_note(d: core.Design, f: core.CoreFit) -> str:
+    """The approximation and error bound of a Monte Carlo log-determinant ("" when exact)."""
+    from .logdet import MonteCarloLogDet
+    parts = []
+    for ld, par, name in ((d.ld_w, f.rho, "rho"), (d.ld_m, f.lam, "lambda")):
+        if isinstance(ld, MonteCarloLogDet) and (name == "rho" or ld is not d.ld_w
+                                                 or not d.spec.rho):
+            parts.append(f"Monte Carlo (Barry & Pace 1999; {ld.traces.terms} terms, "
+                         f"{ld.traces.probes} probes): error bound {ld.error_bound(par):.3g} at "
+                         f"{name} = {par:.4f} (log|I - {name} W| = {ld(par):.6g})")
+    return "; ".join(parts)
 
 
 def _fe_dof(fe: str, n: int, T: int) -> int:

@@ -689,8 +689,23 @@ def _check_fit(d: Design, rho: float, lam: float, curv: float) -> None:
 # variance
 # --------------------------------------------------------------------------------------------
 def _per_period_solve(A: sp.spmatrix, v: np.ndarray, n: int, T: int) -> np.ndarray:
+    r""":math:`(I_T\otimes A^{-1})v`: one sparse LU, or from
+    :data:`~.logdet.AUTO_MONTE_CARLO_MIN_N` units on GMRES per period (no fill-in; the
+    factorisation is only the fallback when GMRES does not reach 1e-12)."""
+    V = v.reshape(T, n).T
+    if n >= AUTO_MONTE_CARLO_MIN_N:
+        from scipy.sparse.linalg import gmres
+        A = sp.csr_matrix(A)
+        out = np.empty_like(V)
+        for t in range(T):
+            x, info = gmres(A, V[:, t], rtol=1e-12, atol=0.0, restart=60, maxiter=50)
+            if info != 0:
+                break
+            out[:, t] = x
+        else:
+            return out.T.reshape(-1)
     lu = splu(sp.csc_matrix(A))
-    return lu.solve(v.reshape(T, n).T).T.reshape(-1)
+    return lu.solve(V).T.reshape(-1)
 
 
 class _Traces:

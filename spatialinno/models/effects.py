@@ -35,6 +35,7 @@ import scipy.sparse as sp
 import scipy.sparse.csgraph  # noqa: F401  (sp.csgraph)
 from scipy import stats
 
+from .logdet import PowerTraces, power_traces
 from .spec import ModelSpec
 
 __all__ = ["Multipliers", "multipliers", "effects_point", "effects_delta", "effects_simulation",
@@ -71,6 +72,21 @@ class Multipliers:
     #: the parameter space (the row-sum series converges only for ``|rho| < 1/spectral radius``,
     #: which for a non-row-standardised W can be narrower than the parameter space).
     rowsum_modes: tuple[np.ndarray, np.ndarray] | None = None
+    #: Per-probe Hutchinson estimates of the traces (``(probes, J+1)``; None when exact).
+    trace_draws: np.ndarray | None = None
+
+    def direct_trace_se(self, b: np.ndarray, th: np.ndarray, rho: float) -> np.ndarray:
+        r"""Standard errors, from the probes of the estimated traces, of the direct effects
+        :math:`b_k f_1(\rho) + \theta_k f_2(\rho)` (zeros when the traces are exact)."""
+        b, th = np.atleast_1d(b), np.atleast_1d(th)
+        if self.trace_draws is None or self.trace_draws.shape[0] < 2:
+            return np.zeros(b.size)
+        D = self.trace_draws
+        j = np.arange(D.shape[1])
+        f1 = D @ rho ** j  # per probe: sum_j rho^j t_j
+        f2 = D[:, 1:] @ rho ** j[:-1]
+        per = f1[:, None] * b[None, :] + f2[:, None] * th[None, :]
+        return per.std(axis=0, ddof=1) / math.sqrt(D.shape[0])
 
     @staticmethod
     def _warn_tail(terms: int, rho: np.ndarray, tail: float) -> None:
@@ -136,8 +152,10 @@ class Multipliers:
 
 def multipliers(W: sp.spmatrix, eigenvalues: np.ndarray | None = None, *, exact_max_n: int = 400,
                 terms: int = _SERIES_TERMS, probes: int = 64,
-                seed: int | None = 0) -> Multipliers:
-    """Prepare :class:`Multipliers` for ``W`` (eigenvalues if given, else power-series traces)."""
+                seed: int | None = 0, power: PowerTraces | None = None) -> Multipliers:
+    """Prepare :class:`Multipliers` for ``W`` (eigenvalues if given, else power-series traces:
+    exact up to ``exact_max_n`` units, Hutchinson estimates above, or those of ``power``, e.g.
+    the traces of a Monte Carlo log-determinant, when it has enough terms)."""
     W = sp.csr_matrix(W)
     n = W.shape[0]
     rs = np.asarray(W.sum(axis=1)).ravel()
@@ -159,7 +177,7 @@ def multipliers(W: sp.spmatrix, eigenvalues: np.ndarray | None = None, *, exact_
             logs.append(logs[-1] + math.log(m))
         rowsums, logs = np.array(out), np.array(logs)
     modes = _rowsum_modes(W) if not row_std and n <= exact_max_n else None
-    traces = None
+    traces = draws = None
     if eigenvalues is None:
         traces = np.empty(terms + 1)
         traces[0] = 1.0
@@ -169,18 +187,13 @@ def multipliers(W: sp.spmatrix, eigenvalues: np.ndarray | None = None, *, exact_
                 P = np.asarray(W @ P)
                 traces[j] = np.trace(P) / n
         else:
-            traces[1] = W.diagonal().sum() / n
-            traces[2] = W.multiply(W.T).sum() / n
-            rng = np.random.default_rng(seed)
-            Z = rng.choice([-1.0, 1.0], size=(n, probes))
-            V = Z.copy()
-            for j in range(1, terms + 1):
-                V = W @ V
-                if j > 2:
-                    traces[j] = np.mean(np.sum(Z * V, axis=0)) / n
+            if power is None or power.terms < terms:
+                power = power_traces(W, terms, probes=probes, seed=0 if seed is None else seed)
+            draws = power.per_probe[:, :terms + 1]
+            traces = draws.mean(axis=0)
     return Multipliers(n, None if eigenvalues is None else np.asarray(eigenvalues, dtype=complex),
                        traces, rowsums, row_std, float(W.diagonal().sum()) / n, float(W.sum()) / n,
-                       logs, modes)
+                       logs, modes, draws)
 
 
 def _rowsum_modes(W: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray] | None:

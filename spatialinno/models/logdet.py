@@ -42,8 +42,9 @@ __all__ = ["PowerTraces", "power_traces", "MonteCarlo", "MonteCarloLogDet",
 #: ``logdet="auto"`` uses :class:`MonteCarlo` from this many units on (the sparse LU of a
 #: kNN-6 W of 100,000 units already costs about a second per likelihood evaluation).
 AUTO_MONTE_CARLO_MIN_N = 200_000
-#: Default number of power terms: the truncation bound is 3e-6 n at rho = 0.95 (row-standardised W).
-MC_TERMS = 180
+#: Default number of power terms: the truncation bound is 1e-6 n at rho = 0.95 (row-standardised
+#: W); the same as the effects' trace series, which reuse these traces.
+MC_TERMS = 200
 #: Default number of Rademacher probes (the standard error of t_k falls as 1/sqrt(probes)).
 MC_PROBES = 64
 #: Probes multiplied by W together (memory: 2 n x block doubles).

@@ -73,6 +73,8 @@ class SpatialPanelResults:
     units: tuple[str, ...] = field(default=(), repr=False)
     _W: Any = field(default=None, repr=False)
     _lags: tuple[tuple[str, Any], ...] = field(default=(), repr=False)
+    #: How the log-determinant was approximated, with its error bound ("" when exact).
+    logdet_note: str = ""
 
     # -- spatial structure (for decompositions of the effects matrix) ----------------------
     @property
@@ -260,7 +262,28 @@ class SpatialPanelResults:
                 ("R^2 (within)", f"{self.r2:.4f}"), ("corr^2 (y, fitted)", f"{self.r2_corr:.4f}"),
                 ("Variance", {"oim": "analytic information matrix", "hessian":
                               "numerical Hessian (observed information)"}[self.cov_type])]
+        if self.logdet_note:
+            rows.append(("Log-determinant", self.logdet_note))
+        trace_se = self.effects_trace_se()
+        if trace_se is not None:
+            rows.append(("Effects traces", f"Hutchinson, {self._mult.trace_draws.shape[0]} "
+                         f"probes: largest standard error of a direct effect from the traces "
+                         f"{float(trace_se.max()):.2g}"))
         return pd.DataFrame(rows, columns=["item", "value"])
+
+    def effects_trace_se(self) -> pd.Series | None:
+        """Standard error of each direct effect that comes from estimating the traces
+        :math:`\mathrm{tr}(W^j)/n` by Hutchinson's estimator (large W without eigenvalues);
+        ``None`` when the traces are exact or the model has no spatial lag of y."""
+        m = self._mult
+        if m is None or m.trace_draws is None or not self.spec.rho or not self.exog_names:
+            return None
+        kx = len(self.exog_names)
+        p = self.params.to_numpy()
+        b = p[:kx]
+        th = p[kx:2 * kx] if self.spec.wx else np.zeros(kx)
+        se = m.direct_trace_se(b, th, float(self.params["rho"]))
+        return pd.Series(se, index=list(self.exog_names), name="trace_se")
 
     def summary(self) -> str:
         """Plain-text summary: model facts, coefficient table and (if computed) effects."""

@@ -98,3 +98,14 @@ def test_auto_choice_by_size_and_names():
     assert isinstance(core.resolve_logdet("mc", 10), MonteCarlo)
     with pytest.raises(Exception, match="mc"):
         core.resolve_logdet("chebychev", 10)
+
+
+def test_per_period_solve_by_gmres_equals_the_factorisation(monkeypatch):
+    """From AUTO_MONTE_CARLO_MIN_N units on, (I - rho W)^-1 v per period is solved by GMRES
+    (relative residual 1e-12) instead of a sparse LU: the same vector to 1e-10."""
+    n, T = 3000, 3
+    A = sp.identity(n) - 0.7 * knn_rowstd(n, seed=6)
+    v = np.random.default_rng(1).standard_normal(n * T)
+    exact = core._per_period_solve(A, v, n, T)
+    monkeypatch.setattr(core, "AUTO_MONTE_CARLO_MIN_N", 100)
+    np.testing.assert_allclose(core._per_period_solve(A, v, n, T), exact, rtol=0, atol=1e-10)
