@@ -19,7 +19,7 @@ from .choose import ModelChoiceResult, choose_model
 from .dynamic import DynamicPanelResults, fit_dynamic, fit_dynamic_array
 from .random_effects import RandomEffectsResults, fit_re
 from .core import Eigen, SparseLU
-from .logdet import MonteCarlo
+from .logdet import Chebyshev, MonteCarlo
 from ..errors import (BoundaryWarning, CollinearityWarning, FlatLikelihoodWarning,
                          ModelSpecificationError, UnbalancedPanelError, WeightsAlignmentError)
 from .results import SpatialPanelResults
@@ -28,7 +28,7 @@ from .table import effects_table, etable
 
 __all__ = [
     "fit", "fit_array", "fit_dynamic", "fit_dynamic_array", "DynamicPanelResults", "fit_two_w", "fit_two_w_array", "TwoWResults", "TWO_W_MODELS", "etable", "effects_table", "choose_model", "ModelChoiceResult", "fit_re",
-    "RandomEffectsResults", "diagnostics", "Eigen", "SparseLU", "MonteCarlo", "SpatialPanelResults", "ModelSpec", "MODELS",
+    "RandomEffectsResults", "diagnostics", "Eigen", "SparseLU", "MonteCarlo", "Chebyshev", "SpatialPanelResults", "ModelSpec", "MODELS",
     "get_spec", "ModelSpecificationError", "UnbalancedPanelError", "WeightsAlignmentError",
     "BoundaryWarning", "FlatLikelihoodWarning", "CollinearityWarning",
 ]

@@ -763,14 +763,19 @@ def _fit_core(y, X, W, n, T, spec, fe, *, M=None, lee_yu=None, bias_correction="
 
 def _logdet_note(d: core.Design, f: core.CoreFit) -> str:
     """The approximation and error bound of a Monte Carlo log-determinant ("" when exact)."""
-    from .logdet import MonteCarloLogDet
+    from .logdet import ChebyshevLogDet, MonteCarloLogDet
     parts = []
     for ld, par, name in ((d.ld_w, f.rho, "rho"), (d.ld_m, f.lam, "lambda")):
-        if isinstance(ld, MonteCarloLogDet) and (name == "rho" or ld is not d.ld_w
-                                                 or not d.spec.rho):
-            parts.append(f"Monte Carlo (Barry & Pace 1999; {ld.traces.terms} terms, "
-                         f"{ld.traces.probes} probes): error bound {ld.error_bound(par):.3g} at "
-                         f"{name} = {par:.4f} (log|I - {name} W| = {ld(par):.6g})")
+        if not (name == "rho" or ld is not d.ld_w or not d.spec.rho):
+            continue
+        if isinstance(ld, MonteCarloLogDet):
+            how = f"Monte Carlo (Barry & Pace 1999; {ld.traces.terms} terms"
+        elif isinstance(ld, ChebyshevLogDet):
+            how = f"Chebyshev (Pace & LeSage 2004; degree {ld.traces.terms}"
+        else:
+            continue
+        parts.append(f"{how}, {ld.traces.probes} probes): error bound {ld.error_bound(par):.3g} "
+                     f"at {name} = {par:.4f} (log|I - {name} W| = {ld(par):.6g})")
     return "; ".join(parts)
 
 

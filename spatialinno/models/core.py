@@ -68,7 +68,7 @@ from scipy.sparse.linalg import splu
 from ..errors import (BoundaryWarning, CollinearityWarning, EstimationError,
                       FlatLikelihoodWarning, ModelOptionError, ModelSpecificationError,
                       UnstableDynamicError)
-from .logdet import AUTO_MONTE_CARLO_MIN_N, MonteCarlo
+from .logdet import AUTO_MONTE_CARLO_MIN_N, Chebyshev, MonteCarlo
 from .spec import ModelSpec
 
 __all__ = [
@@ -195,11 +195,11 @@ class _LULogDet:
         return float(np.sum(np.log(np.abs(lu.U.diagonal()))))
 
 
-def resolve_logdet(logdet: object, n: int) -> Eigen | SparseLU | MonteCarlo:
+def resolve_logdet(logdet: object, n: int) -> Eigen | SparseLU | MonteCarlo | Chebyshev:
     """``"auto"`` -> :class:`Eigen` for n <= 500, :class:`SparseLU` below
-    :data:`~.logdet.AUTO_MONTE_CARLO_MIN_N` units, :class:`~.logdet.MonteCarlo` from there on;
-    names (``"eigen"``, ``"lu"``, ``"mc"``) or objects."""
-    if isinstance(logdet, (Eigen, SparseLU, MonteCarlo)):
+    :data:`~.logdet.AUTO_MONTE_CARLO_MIN_N` units, :class:`~.logdet.MonteCarlo` (valid for any
+    W) from there on; names (``"eigen"``, ``"lu"``, ``"mc"``, ``"chebyshev"``) or objects."""
+    if isinstance(logdet, (Eigen, SparseLU, MonteCarlo, Chebyshev)):
         return logdet
     key = str(logdet).lower()
     if key == "auto":
@@ -212,11 +212,13 @@ def resolve_logdet(logdet: object, n: int) -> Eigen | SparseLU | MonteCarlo:
         return SparseLU()
     if key in ("mc", "montecarlo", "monte_carlo"):
         return MonteCarlo()
+    if key in ("chebyshev", "cheb"):
+        return Chebyshev()
     from .spec import option_error
-    raise option_error(logdet, ["auto", "eigen", "lu", "mc", "Eigen()", "SparseLU()",
-                                "MonteCarlo()"], "logdet",
+    raise option_error(logdet, ["auto", "eigen", "lu", "mc", "chebyshev", "Eigen()",
+                                "SparseLU()", "MonteCarlo()", "Chebyshev()"], "logdet",
                        aliases=["eig", "eigenvalues", "sparselu", "sparse_lu", "montecarlo",
-                                "monte_carlo"])
+                                "monte_carlo", "cheb"])
 
 
 # --------------------------------------------------------------------------------------------

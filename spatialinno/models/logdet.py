@@ -6,8 +6,9 @@ O(n^3) or a sparse LU factorisation per likelihood evaluation, whose fill-in gro
 Barry & Pace (1999), which needs only products ``W v``: memory O(nnz(W) + n p).
 
 Power traces
-    :math:`t_k = \mathrm{tr}(W^k)/n` for :math:`k = 0..m`: :math:`t_0 = 1`, :math:`t_1` and
-    :math:`t_2 = \sum_{ij} w_{ij}w_{ji}/n` exact, :math:`k \ge 3` by Hutchinson's estimator
+    :math:`t_k = \mathrm{tr}(W^k)/n` for :math:`k = 0..m`: :math:`t_0 = 1` and :math:`t_1..t_4`
+    exact (:math:`\mathrm{tr}(PQ) = \sum_{ij}P_{ij}Q_{ji}` with the sparse :math:`W^2`),
+    :math:`k \ge 5` by Hutchinson's estimator
     :math:`z'W^kz/n` averaged over ``probes`` seeded Rademacher vectors :math:`z`
     (:func:`power_traces`). Each estimate keeps its per-probe values, so that the standard error
     of any linear combination of the traces (a log-determinant, an effect) is the sample
@@ -36,8 +37,9 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["PowerTraces", "power_traces", "MonteCarlo", "MonteCarloLogDet",
-           "AUTO_MONTE_CARLO_MIN_N", "MC_TERMS", "MC_PROBES"]
+__all__ = ["PowerTraces", "power_traces", "MonteCarlo", "MonteCarloLogDet", "Chebyshev",
+           "ChebyshevLogDet", "chebyshev_traces", "AUTO_MONTE_CARLO_MIN_N", "MC_TERMS",
+           "MC_PROBES", "CHEBYSHEV_DEGREE"]
 
 #: ``logdet="auto"`` uses :class:`MonteCarlo` from this many units on (the sparse LU of a
 #: kNN-6 W of 100,000 units already costs about a second per likelihood evaluation).
@@ -47,6 +49,8 @@ AUTO_MONTE_CARLO_MIN_N = 200_000
 MC_TERMS = 200
 #: Default number of Rademacher probes (the standard error of t_k falls as 1/sqrt(probes)).
 MC_PROBES = 64
+#: Powers of W whose traces are exact (sparse W^2: nnz up to k^2 n for k neighbours).
+EXACT_TERMS = 4
 #: Probes multiplied by W together (memory: 2 n x block doubles).
 _PROBE_BLOCK = 16
 #: The parameter space of the series stops this far from rho s = 1 (s the largest absolute row sum).
@@ -98,19 +102,15 @@ class PowerTraces:
 
 def power_traces(W: sp.spmatrix, terms: int, *, probes: int = MC_PROBES,
                  seed: int = 0) -> PowerTraces:
-    """:math:`\\mathrm{tr}(W^k)/n` for ``k = 0..terms`` (exact up to ``k = 2``, Hutchinson
+    """:math:`\\mathrm{tr}(W^k)/n` for ``k = 0..terms`` (exact up to ``k = 4``, Hutchinson
     above with ``probes`` Rademacher vectors from ``numpy.random.default_rng(seed)``), in blocks
     of probes so that memory stays O(nnz(W) + n x block)."""
     W = sp.csr_matrix(W, dtype=float)
     n = W.shape[0]
     per = np.zeros((probes, terms + 1))
-    per[:, 0] = 1.0
-    exact = min(2, terms)
-    if terms >= 1:
-        per[:, 1] = W.diagonal().sum() / n
-    if terms >= 2:
-        per[:, 2] = W.multiply(W.T).sum() / n
-    if terms >= 3:
+    exact = _exact_power_traces(W, min(terms, EXACT_TERMS))
+    per[:, :exact.size] = exact
+    if terms >= exact.size:
         rng = np.random.default_rng(seed)
         for a in range(0, probes, _PROBE_BLOCK):
             b = min(probes, a + _PROBE_BLOCK)
@@ -118,9 +118,24 @@ def power_traces(W: sp.spmatrix, terms: int, *, probes: int = MC_PROBES,
             V = Z
             for k in range(1, terms + 1):
                 V = W @ V
-                if k > exact:
+                if k >= exact.size:
                     per[a:b, k] = np.einsum("ij,ij->j", Z, V) / n
-    return PowerTraces(per, exact)
+    return PowerTraces(per, exact.size - 1)
+
+
+def _exact_power_traces(W: sp.csr_matrix, upto: int) -> np.ndarray:
+    r""":math:`\mathrm{tr}(W^k)/n` for ``k = 0..upto`` (``upto <= 4``) from sparse products:
+    :math:`\mathrm{tr}(PQ) = \sum_{ij} P_{ij}Q_{ji}` with :math:`P, Q \in \{W, W^2\}`. The
+    low powers carry most of the Hutchinson variance (their Frobenius norms are the largest),
+    so computing them exactly is the cheapest variance reduction."""
+    n = W.shape[0]
+    out = [1.0, W.diagonal().sum() / n, W.multiply(W.T).sum() / n][:upto + 1]
+    if upto >= 3:
+        W2 = sp.csr_matrix(W @ W)
+        out.append(W2.multiply(W.T).sum() / n)
+        if upto >= 4:
+            out.append(W2.multiply(W2.T).sum() / n)
+    return np.array(out, dtype=float)
 
 
 @dataclass(frozen=True)
@@ -189,3 +204,156 @@ class MonteCarloLogDet:
     def error_bound(self, rho: float) -> float:
         """3 standard errors of the probes plus the truncation bound."""
         return 3.0 * self.standard_error(rho) + self.truncation_bound(rho)
+
+
+# --------------------------------------------------------------------------------------------
+# Chebyshev
+# --------------------------------------------------------------------------------------------
+#: Default degree of the Chebyshev log-determinant.
+CHEBYSHEV_DEGREE = 100
+#: Points on the Bernstein ellipse where max |log(1 - rho z)| is taken (max modulus principle).
+_ELLIPSE_POINTS = 4096
+
+
+def _real_spectrum_scale(W: sp.csr_matrix) -> float:
+    """``s`` with every eigenvalue of ``W`` real and in ``[-s, s]``: W symmetric, or
+    ``W = D^-1 C`` with ``C`` symmetric and binary (row-standardised contiguity), which is
+    similar to the symmetric :math:`D^{-1/2} C D^{-1/2}`; ``s = ||W||_inf`` (every eigenvalue
+    is at most the largest absolute row sum). Raises otherwise."""
+    from ..errors import ModelOptionError
+    s = float(np.abs(W).sum(axis=1).max()) if W.nnz else 0.0
+    diff = W - W.T
+    if diff.nnz == 0 or np.abs(diff.data).max() <= 1e-12 * max(s, 1e-300):
+        return s
+    rows = np.diff(W.indptr)
+    rs = np.asarray(W.sum(axis=1)).ravel()
+    d = np.divide(rows, rs, out=np.zeros_like(rs), where=rs > 0)
+    C = sp.csr_matrix(sp.diags(d) @ W)
+    diff = C - C.T
+    binary = np.allclose(C.data, 1.0, atol=1e-9)
+    if binary and (diff.nnz == 0 or np.abs(diff.data).max() <= 1e-9):
+        return s
+    raise ModelOptionError(
+        "logdet=Chebyshev() needs a W with a real spectrum: symmetric, or the row-standardised "
+        "form of a symmetric binary W (contiguity). This W (e.g. k nearest neighbours) may have "
+        "complex eigenvalues: use logdet=MonteCarlo() (or 'mc'), which holds for any W.")
+
+
+def chebyshev_traces(W: sp.spmatrix, degree: int, scale: float, *, probes: int = MC_PROBES,
+                     seed: int = 0) -> PowerTraces:
+    r""":math:`\mathrm{tr}\,T_j(W/s)/n` for ``j = 0..degree`` (:math:`T_j` the Chebyshev
+    polynomials): exact for ``j <= 4`` (from the exact power traces), Hutchinson above by the
+    recurrence :math:`T_{j+1}(A)z = 2A\,T_j(A)z - T_{j-1}(A)z`."""
+    A = sp.csr_matrix(W, dtype=float) / scale
+    n = A.shape[0]
+    per = np.zeros((probes, degree + 1))
+    t = _exact_power_traces(A, min(degree, EXACT_TERMS))
+    exact = np.array([1.0, t[1], 2 * t[2] - 1, 4 * t[3] - 3 * t[1],
+                      8 * t[4] - 8 * t[2] + 1][:t.size]) if t.size > 1 else t
+    per[:, :exact.size] = exact
+    if degree >= exact.size:
+        rng = np.random.default_rng(seed)
+        for a in range(0, probes, _PROBE_BLOCK):
+            b = min(probes, a + _PROBE_BLOCK)
+            Z = rng.choice([-1.0, 1.0], size=(n, b - a))
+            prev, cur = Z, A @ Z
+            for j in range(2, degree + 1):
+                prev, cur = cur, 2.0 * (A @ cur) - prev
+                if j >= exact.size:
+                    per[a:b, j] = np.einsum("ij,ij->j", Z, cur) / n
+    return PowerTraces(per, exact.size - 1)
+
+
+@dataclass(frozen=True)
+class Chebyshev:
+    r"""The Chebyshev log-determinant of Pace & LeSage (2004, *Computational Statistics & Data
+    Analysis* 45, 179-196, doi:10.1016/S0167-9473(02)00321-3) for a W with a real spectrum in
+    :math:`[-s, s]`: :math:`\ln(1 - \rho s x)` is interpolated at the ``degree + 1`` Chebyshev
+    points of :math:`[-1, 1]`, so :math:`\ln|I-\rho W| \approx \sum_j c_j(\rho)\,
+    \mathrm{tr}\,T_j(W/s) - n c_0/2`.
+
+    Error bound at :math:`\rho` (Trefethen, *Approximation Theory and Approximation Practice*,
+    Thm 8.2): :math:`f(x) = \ln(1-\rho s x)` is analytic inside the Bernstein ellipse
+    :math:`E_r` up to its singularity at :math:`x = 1/(\rho s)`; with :math:`r` half-way to it and
+    :math:`M = \max_{E_r}|f|` (on the ellipse, by the maximum modulus principle), every
+    eigenvalue's error is at most :math:`4Mr^{-q}/(r-1)`, so the log-determinant's is
+    :math:`n` times that, plus 3 standard errors of the Hutchinson traces."""
+
+    degree: int = CHEBYSHEV_DEGREE
+    probes: int = MC_PROBES
+    seed: int = 0
+
+    def prepare(self, W: sp.csr_matrix, eigenvalues: np.ndarray | None = None
+                ) -> ChebyshevLogDet:
+        """Check the spectrum is real, compute the traces; the parameter space is the exact one
+        (``eigenvalues`` or ARPACK) within :math:`|\\rho| s < 1`."""
+        from .core import _bounds_from_eigenvalues, _sparse_bounds
+        W = sp.csr_matrix(W, dtype=float)
+        s = _real_spectrum_scale(W)
+        lo, hi = (_bounds_from_eigenvalues(np.asarray(eigenvalues)) if eigenvalues is not None
+                  else _sparse_bounds(W))
+        lim = (1.0 - _MARGIN) / s
+        tr = chebyshev_traces(W, self.degree, s, probes=self.probes, seed=self.seed)
+        return ChebyshevLogDet(tr, W.shape[0], s, (max(lo, -lim), min(hi, lim)))
+
+
+@dataclass(frozen=True)
+class ChebyshevLogDet:
+    """A prepared Chebyshev log-determinant: value, derivative and error bound in rho."""
+
+    traces: PowerTraces
+    n: int
+    scale: float
+    bounds: tuple[float, float]
+    eigenvalues: None = None
+
+    def _nodes(self) -> tuple[np.ndarray, np.ndarray]:
+        q = self.traces.terms
+        k = np.arange(q + 1)
+        x = np.cos(np.pi * (k + 0.5) / (q + 1))
+        T = np.cos(np.outer(np.arange(q + 1), np.pi * (k + 0.5) / (q + 1)))  # T_j(x_k)
+        return x, T
+
+    def coefficients(self, rho: float) -> np.ndarray:
+        """``a`` with :math:`\\ln|I-\\rho W| \\approx \\sum_j a_j \\hat\\tau_j`,
+        :math:`\\tau_j = \\mathrm{tr}\\,T_j(W/s)/n`."""
+        x, T = self._nodes()
+        q = self.traces.terms
+        c = (2.0 / (q + 1)) * T @ np.log(1.0 - rho * self.scale * x)
+        c[0] /= 2.0
+        return self.n * c
+
+    def __call__(self, rho: float) -> float:
+        return float(self.coefficients(rho) @ self.traces.values)
+
+    def derivative(self, rho: float) -> float:
+        """The derivative of the approximation (interpolant of ``-s x / (1 - rho s x)``)."""
+        x, T = self._nodes()
+        q = self.traces.terms
+        c = (2.0 / (q + 1)) * T @ (-self.scale * x / (1.0 - rho * self.scale * x))
+        c[0] /= 2.0
+        return float(self.n * c @ self.traces.values)
+
+    def standard_error(self, rho: float) -> float:
+        """Standard error of the log-determinant from the probes."""
+        return float(self.traces.combination_se(self.coefficients(rho)))
+
+    def interpolation_bound(self, rho: float) -> float:
+        """``n`` times the bound :math:`4Mr^{-q}/(r-1)` on the interpolation error (class
+        notes); 0 at rho = 0, ``inf`` where :math:`|\\rho| s \\ge 1`."""
+        a = abs(rho) * self.scale
+        if a == 0.0:
+            return 0.0
+        if a >= 1.0:
+            return math.inf
+        xs = 1.0 / a
+        r = 1.0 + 0.5 * (xs + math.sqrt(xs * xs - 1.0) - 1.0)
+        t = np.linspace(0.0, 2.0 * np.pi, _ELLIPSE_POINTS, endpoint=False)
+        z = 0.5 * (r * np.exp(1j * t) + np.exp(-1j * t) / r)
+        M = float(np.abs(np.log(1.0 - rho * self.scale * z)).max())
+        q = self.traces.terms
+        return self.n * 4.0 * M * r ** (-q) / (r - 1.0)
+
+    def error_bound(self, rho: float) -> float:
+        """3 standard errors of the probes plus the interpolation bound."""
+        return 3.0 * self.standard_error(rho) + self.interpolation_bound(rho)

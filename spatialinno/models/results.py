@@ -272,7 +272,7 @@ class SpatialPanelResults:
         return pd.DataFrame(rows, columns=["item", "value"])
 
     def effects_trace_se(self) -> pd.Series | None:
-        """Standard error of each direct effect that comes from estimating the traces
+        r"""Standard error of each direct effect that comes from estimating the traces
         :math:`\mathrm{tr}(W^j)/n` by Hutchinson's estimator (large W without eigenvalues);
         ``None`` when the traces are exact or the model has no spatial lag of y."""
         m = self._mult
