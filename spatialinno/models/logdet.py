@@ -163,8 +163,30 @@ class MonteCarlo:
         return MonteCarloLogDet(tr, W.shape[0], s, (lo, hi))
 
 
+class _BoundedLogDet:
+    """What the approximate log-determinants share: the probe standard error of
+    ``coefficients(rho) @ traces`` and the stated bound (3 of them + the deterministic bound)."""
+
+    traces: PowerTraces
+
+    def coefficients(self, rho: float) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def deterministic_bound(self, rho: float) -> float:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def standard_error(self, rho: float) -> float:
+        """Standard error of the log-determinant from the probes."""
+        return float(self.traces.combination_se(self.coefficients(rho)))
+
+    def error_bound(self, rho: float) -> float:
+        """3 standard errors of the probes plus the deterministic (truncation or
+        interpolation) bound."""
+        return 3.0 * self.standard_error(rho) + self.deterministic_bound(rho)
+
+
 @dataclass(frozen=True)
-class MonteCarloLogDet:
+class MonteCarloLogDet(_BoundedLogDet):
     """A prepared Monte Carlo log-determinant: value, derivative and error bound in rho."""
 
     traces: PowerTraces
@@ -188,10 +210,6 @@ class MonteCarloLogDet:
         k = np.arange(1, self.traces.terms + 1, dtype=float)
         return float(-self.n * np.sum(rho ** (k - 1) * self.traces.values[1:]))
 
-    def standard_error(self, rho: float) -> float:
-        """Standard error of the log-determinant from the probes."""
-        return float(self.traces.combination_se(self.coefficients(rho)))
-
     def truncation_bound(self, rho: float) -> float:
         """Bound on the terms beyond ``terms`` (module notes); ``inf`` where the series
         diverges."""
@@ -201,9 +219,9 @@ class MonteCarloLogDet:
         m = self.traces.terms
         return self.n * q ** (m + 1) / ((m + 1) * (1.0 - q))
 
-    def error_bound(self, rho: float) -> float:
-        """3 standard errors of the probes plus the truncation bound."""
-        return 3.0 * self.standard_error(rho) + self.truncation_bound(rho)
+    def deterministic_bound(self, rho: float) -> float:
+        """The truncation bound (:meth:`truncation_bound`)."""
+        return self.truncation_bound(rho)
 
 
 # --------------------------------------------------------------------------------------------
@@ -298,7 +316,7 @@ class Chebyshev:
 
 
 @dataclass(frozen=True)
-class ChebyshevLogDet:
+class ChebyshevLogDet(_BoundedLogDet):
     """A prepared Chebyshev log-determinant: value, derivative and error bound in rho."""
 
     traces: PowerTraces
@@ -334,10 +352,6 @@ class ChebyshevLogDet:
         c[0] /= 2.0
         return float(self.n * c @ self.traces.values)
 
-    def standard_error(self, rho: float) -> float:
-        """Standard error of the log-determinant from the probes."""
-        return float(self.traces.combination_se(self.coefficients(rho)))
-
     def interpolation_bound(self, rho: float) -> float:
         """``n`` times the bound :math:`4Mr^{-q}/(r-1)` on the interpolation error (class
         notes); 0 at rho = 0, ``inf`` where :math:`|\\rho| s \\ge 1`."""
@@ -354,6 +368,6 @@ class ChebyshevLogDet:
         q = self.traces.terms
         return self.n * 4.0 * M * r ** (-q) / (r - 1.0)
 
-    def error_bound(self, rho: float) -> float:
-        """3 standard errors of the probes plus the interpolation bound."""
-        return 3.0 * self.standard_error(rho) + self.interpolation_bound(rho)
+    def deterministic_bound(self, rho: float) -> float:
+        """The interpolation bound (:meth:`interpolation_bound`)."""
+        return self.interpolation_bound(rho)
