@@ -469,8 +469,8 @@ def _estimate_error(p: _Problem) -> tuple[float, np.ndarray, float]:
     gamma, ssr, _ = solve(lam)
     # one step of iterative refinement (residual from the data, sparse): the Gram solve loses
     # cond * eps in gamma
-    A = sp.csr_matrix(C - lam * WC)
-    r = A[:, [0]] @ np.ones(1) - A[:, 1:] @ gamma
+    A = sp.csc_matrix(C - lam * WC)
+    r = A[:, 0].toarray().ravel() - A[:, 1:] @ gamma
     G = G0 - lam * (G1 + G1.T) + lam * lam * G2
     gamma = gamma + np.linalg.solve(G[1:, 1:], A[:, 1:].T @ r)
     return lam, gamma, ssr
