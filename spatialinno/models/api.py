@@ -754,17 +754,19 @@ def _fit_core(y, X, W, n, T, spec, fe, *, M=None, lee_yu=None, bias_correction="
         fitted=pd.Series(d.Y[:, 0] - f.resid, index=idx, name="fitted"), converged=f.converged,
         effects=None, _mult=mult, _rho_bounds=bounds, units=tuple(str(u) for u in units),
         _W=sp.csr_matrix(W), _lags=(("rho", sp.csr_matrix(W)),) if spec.rho else (),
-        logdet_note=_logdet_note(d, f))
+        logdet_note=_logdet_note(d, f, cov))
     if kx and effects_draws and spec.name != "ols":
         eff = res.impacts(effects_method, draws=effects_draws, seed=seed)
         object.__setattr__(res, "effects", eff)
     return res
 
 
-def _logdet_note(d: core.Design, f: core.CoreFit) -> str:
-    """The approximation and error bound of a Monte Carlo log-determinant ("" when exact)."""
+def _logdet_note(d: core.Design, f: core.CoreFit, cov: pd.DataFrame) -> str:
+    """The approximation, its error bound and the bound on how far it moves the estimate, for a
+    Monte Carlo or Chebyshev log-determinant ("" when exact)."""
     from .logdet import ChebyshevLogDet, MonteCarloLogDet
     parts = []
+    T_eff = d.transform.T_eff(d.T)
     for ld, par, name in ((d.ld_w, f.rho, "rho"), (d.ld_m, f.lam, "lambda")):
         if not (name == "rho" or ld is not d.ld_w or not d.spec.rho):
             continue
@@ -774,8 +776,10 @@ def _logdet_note(d: core.Design, f: core.CoreFit) -> str:
             how = f"Chebyshev (Pace & LeSage 2004; degree {ld.traces.terms}"
         else:
             continue
+        moved = ld.rho_error_bound(par, T_eff, float(cov.loc[name, name]))
         parts.append(f"{how}, {ld.traces.probes} probes): error bound {ld.error_bound(par):.3g} "
-                     f"at {name} = {par:.4f} (log|I - {name} W| = {ld(par):.6g})")
+                     f"at {name} = {par:.4f} (log|I - {name} W| = {ld(par):.6g}); it moves "
+                     f"{name} by at most {moved:.2g}")
     return "; ".join(parts)
 
 

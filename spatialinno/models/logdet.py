@@ -175,6 +175,24 @@ class _BoundedLogDet:
     def deterministic_bound(self, rho: float) -> float:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def derivative_coefficients(self, rho: float) -> np.ndarray:  # pragma: no cover
+        raise NotImplementedError
+
+    def derivative_deterministic_bound(self, rho: float) -> float:  # pragma: no cover
+        raise NotImplementedError
+
+    def derivative_error_bound(self, rho: float) -> float:
+        """The same bound for the derivative in rho (which moves the estimate)."""
+        se = float(self.traces.combination_se(self.derivative_coefficients(rho)))
+        return 3.0 * se + self.derivative_deterministic_bound(rho)
+
+    def rho_error_bound(self, rho: float, periods: float, variance: float) -> float:
+        r"""Bound on how far the approximation moves the ML estimate: an error
+        :math:`\delta(\rho)` of the log-determinant shifts the root of the score by
+        :math:`T^*\delta'(\hat\rho)/(-\ell''(\hat\rho))`, and :math:`-1/\ell''` is the
+        estimate's variance (``variance``; ``periods`` = :math:`T^*`)."""
+        return periods * self.derivative_error_bound(rho) * variance
+
     def standard_error(self, rho: float) -> float:
         """Standard error of the log-determinant from the probes."""
         return float(self.traces.combination_se(self.coefficients(rho)))
@@ -222,6 +240,20 @@ class MonteCarloLogDet(_BoundedLogDet):
     def deterministic_bound(self, rho: float) -> float:
         """The truncation bound (:meth:`truncation_bound`)."""
         return self.truncation_bound(rho)
+
+    def derivative_coefficients(self, rho: float) -> np.ndarray:
+        r"""``c'`` with :math:`\frac{d}{d\rho}\ln|I-\rho W| \approx \sum_k c'_k \hat t_k`."""
+        k = np.arange(self.traces.terms + 1, dtype=float)
+        c = np.zeros_like(k)
+        c[1:] = -self.n * rho ** (k[1:] - 1)
+        return c
+
+    def derivative_deterministic_bound(self, rho: float) -> float:
+        r""":math:`n s (|\rho| s)^m / (1 - |\rho| s)`: the derivative of the omitted terms."""
+        q = abs(rho) * self.row_norm
+        if q >= 1.0:
+            return math.inf
+        return self.n * self.row_norm * q ** self.traces.terms / (1.0 - q)
 
 
 # --------------------------------------------------------------------------------------------
@@ -346,15 +378,14 @@ class ChebyshevLogDet(_BoundedLogDet):
 
     def derivative(self, rho: float) -> float:
         """The derivative of the approximation (interpolant of ``-s x / (1 - rho s x)``)."""
-        x, T = self._nodes()
-        q = self.traces.terms
-        c = (2.0 / (q + 1)) * T @ (-self.scale * x / (1.0 - rho * self.scale * x))
-        c[0] /= 2.0
-        return float(self.n * c @ self.traces.values)
+        return float(self.derivative_coefficients(rho) @ self.traces.values)
 
     def interpolation_bound(self, rho: float) -> float:
         """``n`` times the bound :math:`4Mr^{-q}/(r-1)` on the interpolation error (class
         notes); 0 at rho = 0, ``inf`` where :math:`|\\rho| s \\ge 1`."""
+        return self._ellipse_bound(rho, lambda z: np.log(1.0 - rho * self.scale * z))
+
+    def _ellipse_bound(self, rho: float, f) -> float:
         a = abs(rho) * self.scale
         if a == 0.0:
             return 0.0
@@ -364,9 +395,25 @@ class ChebyshevLogDet(_BoundedLogDet):
         r = 1.0 + 0.5 * (xs + math.sqrt(xs * xs - 1.0) - 1.0)
         t = np.linspace(0.0, 2.0 * np.pi, _ELLIPSE_POINTS, endpoint=False)
         z = 0.5 * (r * np.exp(1j * t) + np.exp(-1j * t) / r)
-        M = float(np.abs(np.log(1.0 - rho * self.scale * z)).max())
+        M = float(np.abs(f(z)).max())
         q = self.traces.terms
         return self.n * 4.0 * M * r ** (-q) / (r - 1.0)
+
+    def derivative_coefficients(self, rho: float) -> np.ndarray:
+        """The interpolant of :math:`\\partial_\\rho \\ln(1-\\rho s x) = -sx/(1-\\rho s x)`
+        (interpolation is linear and the nodes do not move with rho, so this is the
+        derivative of the approximation)."""
+        x, T = self._nodes()
+        q = self.traces.terms
+        c = (2.0 / (q + 1)) * T @ (-self.scale * x / (1.0 - rho * self.scale * x))
+        c[0] /= 2.0
+        return self.n * c
+
+    def derivative_deterministic_bound(self, rho: float) -> float:
+        """The Bernstein bound for the interpolant of :math:`-sx/(1-\\rho s x)`."""
+        if rho == 0.0:
+            return 0.0
+        return self._ellipse_bound(rho, lambda z: -self.scale * z / (1.0 - rho * self.scale * z))
 
     def deterministic_bound(self, rho: float) -> float:
         """The interpolation bound (:meth:`interpolation_bound`)."""
