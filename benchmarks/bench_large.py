@@ -75,6 +75,9 @@ def child(n: int, T: int) -> dict:
     res = fit_array(y, X, W, "sdm", "twoway", logdet="auto", effects_draws=1000, seed=0)
     out["auto_wall_s"], out["auto_cpu_s"] = time.perf_counter() - w0, time.process_time() - c0
     out["auto_rho"], out["auto_rho_se"] = float(res.params["rho"]), float(res.std_errors["rho"])
+    info = res.info().set_index("item")["value"]
+    out["logdet_note"] = str(info.get("Log-determinant", "exact (sparse LU)"))
+    out["trace_note"] = str(info.get("Effects traces", ""))
     eff = res.effects.set_index(["variable", "effect"])["estimate"]
     out["direct_x1"], out["indirect_x1"] = float(eff[("x1", "direct")]), float(
         eff[("x1", "indirect")])
@@ -99,6 +102,9 @@ def report(o: dict) -> None:
           f"{o['auto_cpu_s']:.1f} s CPU, peak memory {o['max_rss_gb']:.2f} GB; rho "
           f"{o['auto_rho']:.6f} (SE {o['auto_rho_se']:.6f}); x1 direct {o['direct_x1']:.4f}, "
           f"indirect {o['indirect_x1']:.4f}")
+    print(f"    log-determinant: {o['logdet_note']}")
+    if o["trace_note"]:
+        print(f"    effects traces: {o['trace_note']}")
     if "lu_rho" in o:
         d = o["mc_rho"] - o["lu_rho"]
         print(f"  exact (sparse LU) fit {o['lu_wall_s']:.1f} s: rho {o['lu_rho']:.8f}; Monte Carlo "

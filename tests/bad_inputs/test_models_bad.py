@@ -303,8 +303,8 @@ def test_text_dependent_variable():
                            r"'time', 'twoway'"),
     ({"cov_type": "robust"}, r"cov_type='robust' is not known; expected one of 'auto', 'oim', "
                              r"'hessian'"),
-    ({"logdet": "chebyshev"}, r"logdet='chebyshev' is not known; expected one of 'auto', "
-                              r"'eigen', 'lu'"),
+    ({"logdet": "cholesky"}, r"logdet='cholesky' is not known; expected one of 'auto', "
+                             r"'eigen', 'lu', 'mc', 'chebyshev'"),
     ({"lee_yu": "yes"}, r"lee_yu='yes' is not known: expected True, False, 'transform' or 'bias'"),
     ({"bias_correction": "both"}, r"bias_correction='both': expected 'transform'.*'analytic'"),
     ({"effects_method": "montecarlo"}, r"effects_method='montecarlo' is not known; expected one "
