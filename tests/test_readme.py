@@ -37,9 +37,15 @@ def test_the_docs_have_code():
 
 @pytest.mark.parametrize("doc,line,code", PYTHON, ids=[f"{d}:{n}" for d, n, _ in PYTHON])
 def test_python_block_runs(doc, line, code, tmp_path, monkeypatch):
+    """Every Python example of the docs runs on the current code, start to finish."""
     monkeypatch.chdir(tmp_path)
-    with contextlib.redirect_stdout(io.StringIO()):
-        exec(compile(code, f"{doc}:{line}", "exec"), {"__name__": "__readme__"})
+    namespace = {"__name__": "__readme__"}
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            exec(compile(code, f"{doc}:{line}", "exec"), namespace)
+    except Exception as err:  # noqa: BLE001 - any error of an example fails it, named
+        pytest.fail(f"the example at {doc}:{line} raised {type(err).__name__}: {err}")
+    assert len(namespace) > 2, f"the example at {doc}:{line} defined nothing"  # it did run
 
 
 def _commands(code: str) -> list[list[str]]:

@@ -21,6 +21,15 @@ def produc() -> pd.DataFrame:
 
 
 @pytest.fixture(scope="session")
+def produc_logs(produc) -> pd.DataFrame:
+    """Produc with the logs splm's examples use: lgsp, lpcap, lpc, lemp (unemp as it is)."""
+    p = produc.copy()
+    for v, src in (("lgsp", "gsp"), ("lpcap", "pcap"), ("lpc", "pc"), ("lemp", "emp")):
+        p[v] = np.log(p[src])
+    return p
+
+
+@pytest.fixture(scope="session")
 def states48(produc):
     """splm's usaww = libpysal states48.gal (0-based ids in alphabetical = Produc state order),
     row-standardised; returned as (csr matrix, codes) with Produc's state names as codes."""

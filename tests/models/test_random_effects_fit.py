@@ -40,14 +40,6 @@ SPHTEST = {("sar", "b"): (83.0793, HAUSMAN_LAG_TOL), ("sem", "kkp"): (35.1560, H
 
 
 @pytest.fixture(scope="module")
-def produc_logs(produc):
-    p = produc.copy()
-    for v, src in (("lgsp", "gsp"), ("lpcap", "pcap"), ("lpc", "pc"), ("lemp", "emp")):
-        p[v] = np.log(p[src])
-    return p
-
-
-@pytest.fixture(scope="module")
 def re_fits(produc_logs, states48):
     return {(m, e): fit(PRODUC, produc_logs, states48, m, "random", unit="state", time="year",
                         re_errors=e, effects_draws=200 if m == "sar" else 0)

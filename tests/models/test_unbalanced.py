@@ -142,14 +142,6 @@ CASES = {"cut_twoways_SAR": ("cut", "twoway", "sar"), "cut_twoways_SDM": ("cut",
 
 # ------------------------------------------------------------------------------ fixtures
 @pytest.fixture(scope="module")
-def produc_logs(produc):
-    p = produc.copy()
-    for v, src in (("lgsp", "gsp"), ("lpcap", "pcap"), ("lpc", "pc"), ("lemp", "emp")):
-        p[v] = np.log(p[src])
-    return p
-
-
-@pytest.fixture(scope="module")
 def usaww(states48):
     W, codes = states48
     return Weights.from_sparse(W, codes, name="usaww", transform="row")
