@@ -138,6 +138,25 @@ def _exact_power_traces(W: sp.csr_matrix, upto: int) -> np.ndarray:
     return np.array(out, dtype=float)
 
 
+def _row_norm(W: sp.csr_matrix) -> float:
+    """:math:`s = \\|W\\|_\\infty`, the largest absolute row sum (0 for an empty W): every
+    eigenvalue, and every entry of :math:`W^k` over :math:`s^k`, is at most 1 in modulus."""
+    return float(np.abs(W).sum(axis=1).max()) if W.nnz else 0.0
+
+
+def _series_space(W: sp.csr_matrix, eigenvalues: np.ndarray | None,
+                  s: float) -> tuple[float, float]:
+    """The exact parameter space of rho (from ``eigenvalues``, or the extreme eigenvalues by
+    ARPACK) cut to where the approximations converge, :math:`|\\rho| s < 1` less a margin."""
+    from .core import _bounds_from_eigenvalues, _sparse_bounds
+    lo, hi = (_bounds_from_eigenvalues(np.asarray(eigenvalues)) if eigenvalues is not None
+              else _sparse_bounds(W))
+    if s > 0:
+        lim = (1.0 - _MARGIN) / s
+        lo, hi = max(lo, -lim), min(hi, lim)
+    return lo, hi
+
+
 @dataclass(frozen=True)
 class MonteCarlo:
     """The Monte Carlo log-determinant of Barry & Pace (1999) (see the module notes):
@@ -151,23 +170,23 @@ class MonteCarlo:
                 ) -> MonteCarloLogDet:
         """Traces of W and the parameter space: the exact one (from ``eigenvalues`` or the
         extreme eigenvalues by ARPACK) cut to where the series converges."""
-        from .core import _bounds_from_eigenvalues, _sparse_bounds
         W = sp.csr_matrix(W, dtype=float)
-        s = float(np.abs(W).sum(axis=1).max()) if W.nnz else 0.0
-        lo, hi = (_bounds_from_eigenvalues(np.asarray(eigenvalues)) if eigenvalues is not None
-                  else _sparse_bounds(W))
-        if s > 0:
-            lim = (1.0 - _MARGIN) / s
-            lo, hi = max(lo, -lim), min(hi, lim)
+        s = _row_norm(W)
         tr = power_traces(W, self.terms, probes=self.probes, seed=self.seed)
-        return MonteCarloLogDet(tr, W.shape[0], s, (lo, hi))
+        return MonteCarloLogDet(tr, W.shape[0], s, _series_space(W, eigenvalues, s))
 
 
+@dataclass(frozen=True)
 class _BoundedLogDet:
-    """What the approximate log-determinants share: the probe standard error of
-    ``coefficients(rho) @ traces`` and the stated bound (3 of them + the deterministic bound)."""
+    """What the approximate log-determinants share: their traces, ``n``, the scale
+    :math:`s = \\|W\\|_\\infty`, the parameter space; the probe standard error of
+    ``coefficients(rho) @ traces`` and the stated bounds (3 of them + the deterministic bound)."""
 
     traces: PowerTraces
+    n: int
+    scale: float
+    bounds: tuple[float, float]
+    eigenvalues: None = None
 
     def coefficients(self, rho: float) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -207,12 +226,6 @@ class _BoundedLogDet:
 class MonteCarloLogDet(_BoundedLogDet):
     """A prepared Monte Carlo log-determinant: value, derivative and error bound in rho."""
 
-    traces: PowerTraces
-    n: int
-    row_norm: float
-    bounds: tuple[float, float]
-    eigenvalues: None = None
-
     def coefficients(self, rho: float) -> np.ndarray:
         """``c`` with :math:`\\ln|I-\\rho W| \\approx \\sum_k c_k \\hat t_k`."""
         k = np.arange(self.traces.terms + 1, dtype=float)
@@ -231,7 +244,7 @@ class MonteCarloLogDet(_BoundedLogDet):
     def truncation_bound(self, rho: float) -> float:
         """Bound on the terms beyond ``terms`` (module notes); ``inf`` where the series
         diverges."""
-        q = abs(rho) * self.row_norm
+        q = abs(rho) * self.scale
         if q >= 1.0:
             return math.inf
         m = self.traces.terms
@@ -250,10 +263,10 @@ class MonteCarloLogDet(_BoundedLogDet):
 
     def derivative_deterministic_bound(self, rho: float) -> float:
         r""":math:`n s (|\rho| s)^m / (1 - |\rho| s)`: the derivative of the omitted terms."""
-        q = abs(rho) * self.row_norm
+        q = abs(rho) * self.scale
         if q >= 1.0:
             return math.inf
-        return self.n * self.row_norm * q ** self.traces.terms / (1.0 - q)
+        return self.n * self.scale * q ** self.traces.terms / (1.0 - q)
 
 
 # --------------------------------------------------------------------------------------------
@@ -271,7 +284,7 @@ def _real_spectrum_scale(W: sp.csr_matrix) -> float:
     similar to the symmetric :math:`D^{-1/2} C D^{-1/2}`; ``s = ||W||_inf`` (every eigenvalue
     is at most the largest absolute row sum). Raises otherwise."""
     from ..errors import ModelOptionError
-    s = float(np.abs(W).sum(axis=1).max()) if W.nnz else 0.0
+    s = _row_norm(W)
     diff = W - W.T
     if diff.nnz == 0 or np.abs(diff.data).max() <= 1e-12 * max(s, 1e-300):
         return s
@@ -337,25 +350,15 @@ class Chebyshev:
                 ) -> ChebyshevLogDet:
         """Check the spectrum is real, compute the traces; the parameter space is the exact one
         (``eigenvalues`` or ARPACK) within :math:`|\\rho| s < 1`."""
-        from .core import _bounds_from_eigenvalues, _sparse_bounds
         W = sp.csr_matrix(W, dtype=float)
         s = _real_spectrum_scale(W)
-        lo, hi = (_bounds_from_eigenvalues(np.asarray(eigenvalues)) if eigenvalues is not None
-                  else _sparse_bounds(W))
-        lim = (1.0 - _MARGIN) / s
         tr = chebyshev_traces(W, self.degree, s, probes=self.probes, seed=self.seed)
-        return ChebyshevLogDet(tr, W.shape[0], s, (max(lo, -lim), min(hi, lim)))
+        return ChebyshevLogDet(tr, W.shape[0], s, _series_space(W, eigenvalues, s))
 
 
 @dataclass(frozen=True)
 class ChebyshevLogDet(_BoundedLogDet):
     """A prepared Chebyshev log-determinant: value, derivative and error bound in rho."""
-
-    traces: PowerTraces
-    n: int
-    scale: float
-    bounds: tuple[float, float]
-    eigenvalues: None = None
 
     def _nodes(self) -> tuple[np.ndarray, np.ndarray]:
         q = self.traces.terms
