@@ -13,13 +13,14 @@ difference-in-differences), ``agglomerations`` (the 19 urban agglomerations),
 ``regions`` (study regions), ``models`` (fixed-effects spatial panel models: ``fit``,
 ``etable``, ``effects_table``), ``plots`` (figures; ``mapframe``: the standard map frame of
 China), ``report`` (tables: Markdown, LaTeX, Word, CSV, HTML), ``datasets`` (the shipped demo
-and census panels), ``runner``/``cli`` (end-to-end runs).
+and census panels), ``runner``/``cli`` (end-to-end runs), ``grid`` (robustness grids and loops
+of fits, serial or on Dask).
 """
 
 from __future__ import annotations
 
 from . import (agglomerations, cities, counties, coupling, datasets, disparity, distribution, dynamics,
-               esda, geodetector, policy, regions)
+               esda, geodetector, grid, policy, regions)
 from .boundaries import load_boundaries
 from .describe import describe
 from .index import IndexResult, build_index
@@ -59,4 +60,5 @@ __all__ = [
     "coupling",
     "geodetector",
     "policy",
+    "grid",
 ]

@@ -103,6 +103,13 @@ Layout (tables and their keys; ``*`` = required)::
                  risk and ecological detectors; spatialinno.geodetector
     [gravity]    variable*, years, scale: weighted centre of gravity and standard deviational
                  ellipse by year, with a map
+    [grid]       model* (the [[models]] entry every cell starts from), term* (its regressor of
+                 interest), quantity ("coefficient", "direct" (default), "indirect", "total": the
+                 specification curve's), and the dimensions crossed (each a list; absent = the
+                 base model's choice): weights (declared W names), models (model types), effects,
+                 years ([first, last] ranges), regions ("all" or regions as in [data] region),
+                 index ([index] methods); level (0.95), draws (effect draws per cell). Run by
+                 ``spatialinno grid FILE`` (spatialinno.grid), not by ``spatialinno run``
 """
 
 from __future__ import annotations
@@ -116,12 +123,13 @@ from typing import Any
 
 from .errors import AnalysisFileError
 
-__all__ = ["Analysis", "load_analysis", "SCHEMA"]
+__all__ = ["Analysis", "load_analysis", "SCHEMA", "GRID_QUANTITIES"]
 
 # A key's spec: (type, required). Types: "str", "int", "float", "bool", "list[str]",
 # "list[int]", "table[str]" (string values), "table[list[str]]", "table", or a tuple of allowed
 # strings (an enumeration), or "str|table[str]" etc. for unions.
 _RULES = ("sum", "mean", "min", "max", "successor")
+GRID_QUANTITIES = ("coefficient", "direct", "indirect", "total")
 SCHEMA: dict[str, Any] = {
     "analysis": {"title": ("str", True), "seed": ("int", True), "note": ("str", False)},
     "data": {"panel": ("str", True), "unit": ("str", True), "time": ("str", True),
@@ -212,6 +220,12 @@ SCHEMA: dict[str, Any] = {
                     "alpha": ("float", False)},
     "gravity": {"variable": ("str", True), "years": ("list[int]", False),
                 "scale": ("float", False)},
+    # robustness grid (spatialinno.grid; run by `spatialinno grid FILE`)
+    "grid": {"analysis": ("str", False), "model": ("str", True), "term": ("str", True),
+             "quantity": (GRID_QUANTITIES, False), "weights": ("list[str]", False),
+             "models": ("list[str]", False), "effects": ("list[str]", False),
+             "years": ("list[list[int]]", False), "regions": ("list[str]", False),
+             "index": ("list[str]", False), "level": ("float", False), "draws": ("int", False)},
 }
 # Numeric keys with a range: (table, key) -> (test, how the message states the range).
 _POSITIVE = (lambda v: v > 0)
@@ -242,6 +256,8 @@ _RANGES: dict[tuple[str, str], tuple[Any, str]] = {
     ("obstacle", "top"): (_POSITIVE, "a positive number of obstacles per unit"),
     ("geodetector", "alpha"): (lambda v: 0 < v < 1, "a level in (0, 1), e.g. 0.05"),
     ("gravity", "scale"): (_POSITIVE, "a positive number of standard deviations"),
+    ("grid", "level"): (lambda v: 0 < v < 1, "a confidence level in (0, 1), e.g. 0.95"),
+    ("grid", "draws"): (_POSITIVE, "a positive number of effect simulation draws per cell"),
     ("policy", "draws"): (_POSITIVE, "a positive number of simulation draws (1000 is usual)"),
     ("policy", "placebo"): (lambda v: v >= 0, "a number of placebo draws >= 0 (0: none)"),
     ("policy", "placebo_alpha"): (lambda v: 0 < v < 1, "a level in (0, 1), e.g. 0.01"),
@@ -366,6 +382,8 @@ def _matches(value: Any, kind: str) -> bool:
             isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
     if kind == "list[int]":
         return isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+    if kind == "list[list[int]]":
+        return isinstance(value, list) and all(_matches(v, "list[int]") for v in value)
     if kind == "table[str]":
         return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
     if kind == "table[list[str]]":
@@ -525,6 +543,65 @@ def _check_references(c: _Checker, doc: dict[str, Any]) -> None:
     if isinstance(dims, str) and dims != "demo":
         c.fail(("index", "dimensions"), f"expected 'demo' or a table, got {dims!r}")
     _check_dynamics_references(c, doc, weights)
+    if "grid" in doc:
+        if "analysis" in doc["grid"]:
+            c.fail(("grid", "analysis"), "an analysis file's own [grid] runs on that analysis; "
+                   "analysis = ... belongs in a separate grid file")
+        check_grid(c, doc["grid"], doc)
+
+
+_MODEL_TYPES = ("sar", "sem", "sdm", "sdem", "slx", "sac", "gns")
+_EFFECT_TYPES = ("none", "unit", "time", "twoway", "random")
+_INDEX_METHODS = ("entropy", "topsis", "critic", "equal")
+
+
+def check_grid(c: _Checker, grid: dict[str, Any], doc: dict[str, Any]) -> None:
+    """The [grid] table against the analysis it varies: the base model, its term, and every
+    value of every dimension (declared weights, model and effect types, index methods, year
+    ranges, regions)."""
+    models = {m["name"]: m for m in doc.get("models", [])}
+    base = models.get(grid["model"])
+    if base is None:
+        c.fail(("grid", "model"), f"no [[models]] entry named {grid['model']!r}; declared: "
+               f"{sorted(models)}")
+    elif grid["term"] not in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", base["formula"].split("~", 1)[-1]):
+        c.fail(("grid", "term"), f"{grid['term']!r} is not a regressor of model "
+               f"{grid['model']!r} ({base['formula']})")
+    allowed = {"weights": tuple(doc.get("weights", {})), "models": _MODEL_TYPES,
+               "effects": _EFFECT_TYPES, "index": _INDEX_METHODS}
+    for key, choices in allowed.items():
+        values = grid.get(key)
+        if values is None:
+            continue
+        if not values:
+            c.fail(("grid", key), "an empty list; give at least one value or delete the key")
+        if len(set(values)) != len(values):
+            c.fail(("grid", key), f"a value is repeated: {values}")
+        unknown = [v for v in values if v not in choices]
+        if unknown:
+            what = "declared weights" if key == "weights" else "expected any of"
+            c.fail(("grid", key), f"unknown {unknown}; {what} {list(choices)}")
+    if base is not None and base.get("dynamic"):
+        bad = [v for v in grid.get("models", []) if v not in ("sar", "sdm")]
+        bad += [v for v in grid.get("effects", []) if v not in ("unit", "twoway")]
+        if bad:
+            c.fail(("grid", "models" if bad[0] in _MODEL_TYPES else "effects"),
+                   f"model {grid['model']!r} is dynamic: its cells are 'sar' or 'sdm' with "
+                   f"'unit' or 'twoway' effects; {bad} cannot be")
+    if "index" in grid and "index" not in doc:
+        c.fail(("grid", "index"), "varies the [index] method, but the analysis has no [index]")
+    for years in grid.get("years", []):
+        if len(years) != 2 or years[0] > years[1]:
+            c.fail(("grid", "years"), f"expected [first, last] year ranges, e.g. [[2011, 2016], "
+                   f"[2017, 2022]]; got {years!r}")
+    if grid.get("years") is not None and len({tuple(y) for y in grid["years"]}) != len(grid["years"]):
+        c.fail(("grid", "years"), f"a year range is repeated: {grid['years']}")
+    regions = grid.get("regions", [])
+    if len(set(regions)) != len(regions):
+        c.fail(("grid", "regions"), f"a value is repeated: {regions}")
+    if any(r != "all" for r in regions) and not doc.get("data", {}).get("registry", True):
+        c.fail(("grid", "regions"), "regions need units of the city registry; with registry = "
+               "false the only region is \"all\"")
 
 
 def _check_dynamics_references(c: _Checker, doc: dict[str, Any], weights: dict[str, Any]) -> None:

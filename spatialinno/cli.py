@@ -1,5 +1,6 @@
-"""Command line: ``spatialinno run [ANALYSIS.toml] --out DIR``, ``spatialinno verify DIR``,
-``spatialinno check DATA`` and ``spatialinno init DATA``.
+"""Command line: ``spatialinno run [ANALYSIS.toml] --out DIR``, ``spatialinno grid FILE --out DIR
+[--scheduler tcp://HOST:PORT]``, ``spatialinno verify DIR``, ``spatialinno check DATA`` and
+``spatialinno init DATA``.
 
 Exit codes: 0 success; 1 ``verify`` found differences or ``check`` found rows it could not join,
 or an internal error (a bug: one line on
@@ -31,6 +32,17 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", default="out", help="output folder: created, or replaced when it "
                      "holds only an earlier run's outputs; anything else is refused")
     run.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    grid = sub.add_parser("grid", help="run the robustness grid of an analysis file's [grid] "
+                          "table (or of a grid file) on a Dask cluster")
+    grid.add_argument("file", help="analysis file with a [grid] table, or a grid file")
+    grid.add_argument("--out", default="grid_out", help="output folder (same rules as run --out)")
+    grid.add_argument("--scheduler", default=None, help="address of a running Dask scheduler, "
+                      "tcp://HOST:PORT (default: DASK_SCHEDULER_ADDRESS, else a local cluster)")
+    grid.add_argument("--workers", type=int, default=None, help="worker processes of the local "
+                      "cluster (default: the CPUs this process may use)")
+    grid.add_argument("--serial", action="store_true", help="run the cells here, without Dask "
+                      "(the outputs are the same bytes)")
+    grid.add_argument("--quiet", action="store_true", help="print nothing but errors")
     ver = sub.add_parser("verify", help="re-run a recorded analysis and compare every output")
     ver.add_argument("folder", help="output folder of an earlier run (with manifest.json)")
     for name, text in (("check", "read and join a data file, print what matched and what did not "
@@ -62,6 +74,12 @@ def _dispatch(args: argparse.Namespace) -> int:
 
     if args.command == "run":
         run_analysis(args.analysis, args.out, quiet=args.quiet)
+        return EXIT_OK
+    if args.command == "grid":
+        from .grid import run as run_grid
+
+        run_grid(args.file, args.out, scheduler=args.scheduler, workers=args.workers,
+                 serial=args.serial, quiet=args.quiet)
         return EXIT_OK
     if args.command in ("check", "init"):
         from .quickstart import check_file, write_analysis

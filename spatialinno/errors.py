@@ -154,6 +154,11 @@ class OutputFolderError(SpatialinnoError, ValueError):
     missing, damaged or not ours. Nothing in it was changed."""
 
 
+class GridError(SpatialinnoError, RuntimeError):
+    """A robustness grid cannot run where it was asked to: the Dask scheduler cannot be reached,
+    or a local cluster was asked for no worker."""
+
+
 # Reading yearbook files
 
 class FileFormatError(DataFileError):

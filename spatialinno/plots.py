@@ -57,7 +57,7 @@ __all__ = [
     "choropleth", "choropleth_small_multiples", "lisa_cluster_map", "lisa_small_multiples",
     "moran_scatter", "moran_timeseries", "save_figure", "figure_bytes", "find_cjk_font",
     "FontNotFoundError", "PlotError", "PlotOptionError", "PlotWarning", "LISA_COLOURS",
-    "CJK_FONT_CANDIDATES", "DPI", "agglomeration_map",
+    "CJK_FONT_CANDIDATES", "DPI", "agglomeration_map", "specification_curve",
 ]
 
 Labels = Literal["english", "chinese", "code"]
@@ -1066,3 +1066,66 @@ def _agglomeration_legend(frame: Any, mem: Mapping[str, frozenset[str]], order: 
     handles.append(Patch(facecolor=_NONE_FACE, edgecolor="#666666", linewidth=0.3,
                          label=f"in none ({int(sum(f is None for f in first))})"))
     return LegendSpec(handles=handles, title="agglomeration (units)")
+
+
+# --------------------------------------------------------------------------- specification curve
+
+def specification_curve(cells: pd.DataFrame, *, quantity: str, term: str,
+                        dimensions: Sequence[str], level: float = 0.95, note: str | None = None,
+                        title: str | None = None) -> Figure:
+    """Specification curve of a robustness grid (Simonsohn, Simmons & Nelson 2020, Nature Human
+    Behaviour 4, 1208-1214): the estimates of every fitted cell sorted from smallest to largest,
+    with their ``level`` intervals (estimate +/- z * standard error) and the median, above a
+    panel that marks each cell's choice in every varied dimension.
+
+    ``cells`` is :meth:`spatialinno.grid.GridResult.frame`: columns ``status``,
+    ``{quantity}_estimate``, ``{quantity}_std_error`` and one per dimension.
+    """
+    from matplotlib import rc_context
+    from scipy import stats
+
+    _check_options(level=level)
+    for col in (f"{quantity}_estimate", f"{quantity}_std_error", "status", *dimensions):
+        if col not in cells.columns:
+            raise PlotError(f"specification_curve needs column {col!r} (a grid's cells frame)")
+    ok = cells[(cells["status"] == "ok") & np.isfinite(cells[f"{quantity}_estimate"])]
+    ok = ok.sort_values([f"{quantity}_estimate", "cell"] if "cell" in ok else
+                        f"{quantity}_estimate", kind="stable")
+    est = ok[f"{quantity}_estimate"].to_numpy(dtype=float)
+    half = stats.norm.ppf(0.5 + level / 2) * ok[f"{quantity}_std_error"].to_numpy(dtype=float)
+    x = np.arange(1, len(ok) + 1)
+    rows = [(d, v) for d in dimensions for v in sorted(cells[d].astype(str).unique())]
+    family = [_BASE_FONT]
+    width = float(min(12.0, max(6.0, 3.0 + 0.12 * len(ok))))
+    lower_h = 0.22 * max(len(rows), 1) + 0.4
+    total = 3.3 + lower_h  # inches: title band, curve (2.0), gap, choices, x label and note
+    fig = _new_figure((width, total), family)
+    with rc_context(_rc(family)):
+        top = fig.add_axes((0.2, (lower_h + 0.85) / total, 0.76, 2.0 / total))
+        significant = np.isfinite(half) & ((est - half > 0) | (est + half < 0))
+        top.axhline(0.0, color="#555555", linewidth=0.8)
+        if len(ok):
+            top.axhline(float(np.median(est)), color="#2166ac", linewidth=0.8, linestyle="--",
+                        label=f"median {np.median(est):.4g}")
+            top.errorbar(x, est, yerr=np.where(np.isfinite(half), half, 0.0), fmt="none",
+                         ecolor="#999999", elinewidth=0.8)
+            top.scatter(x[significant], est[significant], s=14, color="#b2182b", zorder=3,
+                        label=f"{level:.0%} interval excludes 0")
+            top.scatter(x[~significant], est[~significant], s=14, facecolor="white",
+                        edgecolor="#b2182b", zorder=3, label=f"{level:.0%} interval covers 0")
+            top.legend(loc="upper left", fontsize=7, frameon=False)
+        top.set_xlim(0.3, len(ok) + 0.7)
+        top.set_xticks([])
+        top.set_ylabel(f"{quantity} of {term}")
+        top.set_title(title or f"Specification curve: {quantity} of {term}, {len(ok)} of "
+                      f"{len(cells)} cells fitted", loc="left")
+        low = fig.add_axes((0.2, 0.75 / total, 0.76, (lower_h - 0.2) / total))
+        for j, (d, v) in enumerate(rows):
+            chosen = ok[d].astype(str).to_numpy() == v
+            low.scatter(x[chosen], np.full(chosen.sum(), j), s=10, marker="s", color="#333333")
+        low.set_yticks(range(len(rows)), [f"{d}: {v}" for d, v in rows], fontsize=7)
+        low.set_ylim(len(rows) - 0.5, -0.5)
+        low.set_xlim(0.3, len(ok) + 0.7)
+        low.set_xlabel("cells, sorted by the estimate")
+        _note(fig, note)
+    return fig

@@ -64,6 +64,7 @@ from .datasets import packaged_table
 from .errors import (NoControlUnitsError, PilotNotInPanelError, PlaceboDrawsError, PolicyError,
                      PolicyOptionError, TreatedBeforePanelError, TreatmentReversalError,
                      UnknownProgrammeError)
+from .grid import map_chunks
 
 __all__ = ["programmes", "pilots", "adoption_years", "treatment", "Treatment", "twfe",
            "TWFEResult", "spatial_did", "SpatialDIDResult", "robust_did", "event_study",
@@ -963,6 +964,11 @@ def _placebo_effects(task: tuple) -> list[tuple[int, np.ndarray]]:
     return out
 
 
+def _placebo_chunk(shared: tuple[Any, ...], part: list[tuple[int, np.ndarray]]
+                   ) -> list[tuple[int, np.ndarray]]:
+    return _placebo_effects((shared, part))
+
+
 def placebo(tr: Treatment, outcome: str, controls: Sequence[str] = (), w: Any = None, *,
             draws: int = 199, seed: int = 0, model: str = "sdm", effects: str = "twoway",
             bias_correction: str | None = "transform", alpha: float | None = None,
@@ -986,7 +992,9 @@ def placebo(tr: Treatment, outcome: str, controls: Sequence[str] = (), w: Any = 
         The p-value the test must be able to reach: :class:`~spatialinno.errors.PlaceboDrawsError`
         when :math:`1/(N+1) > \alpha` (e.g. 0.01 needs N >= 99).
     client : dask.distributed.Client, optional
-        Runs ``chunks`` chunks of draws in parallel on the client's workers.
+        Runs ``chunks`` chunks of draws in parallel on the client's workers, through
+        :func:`spatialinno.grid.map_chunks` (the mechanism of the robustness grids; one BLAS
+        thread per task, draws put back in order, so the result is the serial one).
     """
     _check_model(model)
     if bias_correction == "analytic":
@@ -1018,15 +1026,7 @@ def placebo(tr: Treatment, outcome: str, controls: Sequence[str] = (), w: Any = 
     shared = (Y, Xc, W, ev, times, model, effects, bias_correction)
     observed = _placebo_effects((shared, [(0, first)]))[0][1]
     jobs = list(enumerate(_assignments(first, int(draws), seed)))
-    size = max(1, math.ceil(len(jobs) / max(1, chunks)))
-    parts = [jobs[i:i + size] for i in range(0, len(jobs), size)]
-    if client is None:
-        results = [r for p in parts for r in _placebo_effects((shared, p))]
-    else:
-        data = client.scatter(shared, broadcast=True)
-        futures = client.map(lambda p, d: _placebo_effects((d, p)), parts, d=data, pure=False)
-        results = [r for part in client.gather(futures) for r in part]
-    results.sort(key=lambda r: r[0])
+    results = map_chunks(_placebo_chunk, jobs, shared, client=client, chunks=chunks)
     sims = np.array([r[1] for r in results])
     frame = pd.DataFrame({"draw": np.arange(1, len(sims) + 1), "direct": sims[:, 0],
                           "indirect": sims[:, 1], "total": sims[:, 2]})

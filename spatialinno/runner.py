@@ -117,6 +117,7 @@ class _Outputs:
     warnings: list[str] = field(default_factory=list)
     echo: Callable[[str], None] | None = None
     portable: Callable[[str], str] = str
+    maps = True  # steps draw their maps (not when only their numbers are wanted)
 
     def warn(self, message: str) -> None:
         """A warning of the run: in run.log, in the report's list of warnings, on the console."""
@@ -175,6 +176,32 @@ class _Outputs:
         import matplotlib.pyplot as plt
 
         plt.close(fig)
+
+
+class _Quiet(_Outputs):
+    """The bookkeeping of a step without its files: warnings and log lines are kept, tables,
+    figures and maps are not made (the steps a robustness grid runs for each of its cells)."""
+
+    maps = False
+
+    def section(self, title: str) -> None:
+        pass
+
+    def table(self, name: str, df: pd.DataFrame, caption: str, **_: Any) -> None:
+        pass
+
+    def text(self, text: str) -> None:
+        pass
+
+    def figure(self, name: str, fig: Any, caption: str, *, beside: str | None = None) -> None:
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+
+
+def quiet_state(analysis: Analysis) -> _State:
+    """A state for running steps without writing outputs (see :class:`_Quiet`)."""
+    return _State(analysis=analysis, out=_Quiet(Path("."), None, (), ()), inputs=[])
 
 
 def _table_html(name: str, df: pd.DataFrame, caption: str, digits: int,
@@ -242,6 +269,7 @@ class _State:
     models: dict[str, Any] = field(default_factory=dict)
     progress: Progress = field(default_factory=lambda: Progress(enabled=False))
     weight_cache: dict[tuple[str, tuple[str, ...]], Any] = field(default_factory=dict)
+    weight_files: dict[str, Any] = field(default_factory=dict)  # [weights.NAME] files, as read
     unit: str = "adcode"
     time: str = "year"
 
@@ -567,7 +595,7 @@ def _step_index(s: _State) -> None:
         s.out.table("index_dimension_weights", idx.dimension_weights, f"Index '{cfg['name']}': dimension weights")
     from .plots import choropleth
 
-    if s.layer is None:
+    if s.layer is None or not s.out.maps:
         return
     last = int(s.data[s.panel.time].max())
     fig = choropleth(s.data, cfg["name"], year=last, boundaries=s.layer, note=s.out.note,
@@ -657,6 +685,12 @@ def _weights_by_year(s: _State, name: str, spec: dict[str, Any], units: tuple[st
 
 
 def _read_weights_file(s: _State, name: str, spec: dict[str, Any]) -> Any:
+    if name not in s.weight_files:
+        s.weight_files[name] = _read_weights_path(s, name, spec)
+    return s.weight_files[name]
+
+
+def _read_weights_path(s: _State, name: str, spec: dict[str, Any]) -> Any:
     from .weights import Weights
 
     a = s.analysis
@@ -1082,7 +1116,7 @@ def _step_choose(s: _State) -> None:
 
 
 def _step_models(s: _State) -> None:
-    from .models import effects_table, etable, fit
+    from .models import effects_table, etable
     from .models.table import model_effects
 
     a = s.analysis
@@ -1092,22 +1126,7 @@ def _step_models(s: _State) -> None:
     s.out.section("Spatial panel models")
     seed = int(a.section("analysis")["seed"])
     for i, m in s.progress.bar(list(enumerate(specs)), "models (with effect simulation draws)"):
-        variables = _formula_variables(s, f"models[{i}].formula", m["formula"])
-        data, units = _complete_sample(s, f"models.{m['name']}", variables, m.get("missing", "error"))
-        w = _check_w_units(s, f"models[{i}].weights", m["weights"], units, by_year=True)
-        # bias_correction: "transform" | "analytic" | "none" ("bias" = "analytic");
-        # lee_yu = false is the older spelling of bias_correction = "none"
-        bc = m.get("bias_correction", "transform") if m.get("lee_yu", True) else "none"
-        _check_direct_approach(s, i, m, data, w, bc)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            res = fit(m["formula"], data=data, w=w, model=m["model"], effects=m["effects"],
-                      unit=s.unit, time=s.panel.time, bias_correction=bc,
-                      wy_demeaning=m.get("wy_demeaning", "exact"),
-                      effects_draws=m.get("draws", 1000), seed=seed,
-                      dynamic=m.get("dynamic", False))
-        for msg in caught:
-            s.out.warn(f"model {m['name']}: {msg.message}")
+        res = fit_model(s, i, m, seed)
         s.models[m["name"]] = res
         s.out.table(f"model_{m['name']}", res.tidy(), f"Model {m['name']}: "
                     f"{'dynamic ' if m.get('dynamic') else ''}{m['model'].upper()}, "
@@ -1125,6 +1144,31 @@ def _step_models(s: _State) -> None:
     if any(m.effects is not None or m.effects_are_linear for m in models):
         s.out.table("effects_table", effects_table(models, type="df", names=names),
                     "Direct, indirect and total effects of each model")
+
+
+def fit_model(s: _State, i: int, m: dict[str, Any], seed: int) -> Any:
+    """Fit the ``[[models]]`` entry ``m`` (the ``i``-th) on the state's data: its complete-data
+    sample, its W on that sample's units, the bias-correction choice, the fit; the fit's
+    warnings become warnings of the run."""
+    from .models import fit
+
+    variables = _formula_variables(s, f"models[{i}].formula", m["formula"])
+    data, units = _complete_sample(s, f"models.{m['name']}", variables, m.get("missing", "error"))
+    w = _check_w_units(s, f"models[{i}].weights", m["weights"], units, by_year=True)
+    # bias_correction: "transform" | "analytic" | "none" ("bias" = "analytic");
+    # lee_yu = false is the older spelling of bias_correction = "none"
+    bc = m.get("bias_correction", "transform") if m.get("lee_yu", True) else "none"
+    _check_direct_approach(s, i, m, data, w, bc)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = fit(m["formula"], data=data, w=w, model=m["model"], effects=m["effects"],
+                  unit=s.unit, time=s.panel.time, bias_correction=bc,
+                  wy_demeaning=m.get("wy_demeaning", "exact"),
+                  effects_draws=m.get("draws", 1000), seed=seed,
+                  dynamic=m.get("dynamic", False))
+    for msg in caught:
+        s.out.warn(f"model {m['name']}: {msg.message}")
+    return res
 
 
 def _check_direct_approach(s: _State, i: int, m: dict[str, Any], data: pd.DataFrame, w: Any,
@@ -1646,14 +1690,19 @@ def run(analysis: str | Path | None = None, out: str | Path = "out", *, quiet: b
     return RunResult(out=out, outputs=tuple(files), manifest=manifest)
 
 
-def _run_steps(a: Analysis, tmp: Path, quiet: bool) -> tuple[_Outputs, dict[str, float], _State]:
-    """Run every step the analysis declares, writing into ``tmp``; return outputs and timings."""
-    meta = a.section("analysis")
-    note = meta.get("note")
+def output_note(a: Analysis) -> str | None:
+    """The note every output of the analysis carries: ``[analysis] note``, and for a shipped
+    panel what it is (SYNTHETIC DATA, or REAL DATA and its source) even when the note omits it."""
+    note = a.section("analysis").get("note")
     shipped = SHIPPED_PANELS.get(a.section("data").get("panel", ""))
     if shipped is not None and (not note or shipped[1] not in note):
-        # every output of a shipped panel says what it is: SYNTHETIC DATA, or REAL DATA + source
         note = shipped[2] if not note else f"{shipped[2]} {note}"
+    return note
+
+
+def _run_steps(a: Analysis, tmp: Path, quiet: bool) -> tuple[_Outputs, dict[str, float], _State]:
+    """Run every step the analysis declares, writing into ``tmp``; return outputs and timings."""
+    note = output_note(a)
     out_cfg = a.section("output")
     outputs = _Outputs(tmp, note, tuple(out_cfg.get("tables", ["md", "tex", "csv", "docx"])),
                        tuple(out_cfg.get("figures", ["png", "pdf"])))
@@ -1676,6 +1725,8 @@ def _run_steps(a: Analysis, tmp: Path, quiet: bool) -> tuple[_Outputs, dict[str,
         except SpatialinnoError as exc:
             raise _fail(a, name, _portable_text(_in_analysis_terms(str(exc), key or "data"))) from exc
         timings[name] = round(time.perf_counter() - t0, 3)
+    if "grid" in a.doc:
+        outputs.log.append("grid: declared ([grid]); it runs with `spatialinno grid`, not with run")
     return outputs, timings, state
 
 
@@ -1898,7 +1949,8 @@ def _environment_rows(manifest: dict[str, Any], new_manifest: dict[str, Any]) ->
 
 
 def verify(out: str | Path, *, quiet: bool = True) -> VerifyReport:
-    """Re-run the analysis recorded in ``out/manifest.json`` and compare every output.
+    """Re-run the analysis (or robustness grid) recorded in ``out/manifest.json`` and compare
+    every output.
 
     Reported (and failing): outputs that differ, are missing, new, or edited since the run; files
     added to the folder; inputs that changed; a manifest edited after the run; a seed that no
@@ -1910,17 +1962,24 @@ def verify(out: str | Path, *, quiet: bool = True) -> VerifyReport:
         if key not in manifest:
             raise OutputFolderError(f"{out / outfolder.MANIFEST}: no {key!r} entry; the manifest "
                                     "is damaged, so the run cannot be repeated")
-    analysis = resolve_recorded(str(manifest["analysis"].get("path")), out)
+    recorded = manifest["grid"]["path"] if "grid" in manifest else manifest["analysis"].get("path")
+    analysis = resolve_recorded(str(recorded), out)
     if analysis is None or not analysis.is_file():
         raise OutputFolderError(
-            f"{out}: the recorded analysis file {manifest['analysis'].get('path')!r} "
+            f"{out}: the recorded {'grid' if 'grid' in manifest else 'analysis'} file "
+            f"{recorded!r} "
             f"({analysis}) does not exist; verify re-runs it, so restore it (paths are relative "
             "to the output folder)")
     rows = _manifest_rows(manifest)
     in_rows = _input_rows(manifest, out)
     with tempfile.TemporaryDirectory(prefix="spatialinno-verify-") as tmpdir:
         fresh = Path(tmpdir) / "rerun"
-        run(analysis, fresh, quiet=quiet)
+        if "grid" in manifest:  # a robustness grid: re-run here (its outputs do not depend on where)
+            from .grid import run as run_grid
+
+            run_grid(analysis, fresh, serial=True, quiet=quiet)
+        else:
+            run(analysis, fresh, quiet=quiet)
         new_manifest = json.loads((fresh / outfolder.MANIFEST).read_text(encoding="utf-8"))
         rows += _output_rows(manifest, new_manifest, out, fresh)
         rows += _environment_rows(manifest, new_manifest)

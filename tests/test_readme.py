@@ -67,8 +67,9 @@ def test_cli_command_parses(doc, line, argv):
     from spatialinno.cli import _parser
 
     args = _parser().parse_args(argv)  # SystemExit (exit 2) on an unknown subcommand or option
-    if args.command == "run" and args.analysis and args.analysis.startswith("analyses/"):
-        assert (ROOT / args.analysis).is_file(), f"{doc}:{line}: {args.analysis} does not exist"
+    named = args.analysis if args.command == "run" else getattr(args, "file", None)
+    if named and named.startswith("analyses/"):
+        assert (ROOT / named).is_file(), f"{doc}:{line}: {named} does not exist"
 
 
 def _command_blocks(doc: Path) -> list[list[str]]:
