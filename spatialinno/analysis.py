@@ -44,7 +44,8 @@ Layout (tables and their keys; ``*`` = required)::
                  lists them) is estimated as it is with bias_correction = "none": exact ML with W
                  cut to each year's units and row-standardised again; never imputed;
                  dynamic (true: the dynamic SAR/SDM with y(t-1) and W y(t-1), unit or
-                 twoway effects; short- and long-run effects)
+                 twoway effects; short- and long-run effects), bias_bootstrap (dynamic: draws
+                 of the parametric-bootstrap second stage of the bias correction)
     [agglomerations]  model* (a declared SAR/SDM/SAC), overlap ("plan_order", "raise" or a
                  priority list of scopes), replace (scope = alternative scope), draws,
                  moran_variable, two_w (fit the within/between two-W model and test rho_w = rho_b)
@@ -166,7 +167,8 @@ SCHEMA: dict[str, Any] = {
                  "weights": ("str", True), "lee_yu": ("bool", False),
                  "bias_correction": (("transform", "analytic", "none", "bias"), False),
                  "wy_demeaning": (("exact", "splm"), False), "draws": ("int", False),
-                 "missing": (("error", "drop_units"), False), "dynamic": ("bool", False)},
+                 "missing": (("error", "drop_units"), False), "dynamic": ("bool", False),
+                 "bias_bootstrap": ("int", False)},
     "published[]": {"model": ("str", True), "term": ("str", True), "estimate": ("float", True),
                     "std_error": ("float", False), "tolerance": ("float", False),
                     "source": ("str", True)},
@@ -235,6 +237,8 @@ _RANGES: dict[tuple[str, str], tuple[Any, str]] = {
     ("esda", "alpha"): (lambda v: 0 < v < 1, "a level in (0, 1), e.g. 0.05"),
     ("choose", "level"): (lambda v: 0 < v < 1, "a level in (0, 1), e.g. 0.05"),
     ("models", "draws"): (_POSITIVE, "a positive number of simulation draws (1000 is usual)"),
+    ("models", "bias_bootstrap"): (lambda v: v == 0 or v >= 2, "0 (none) or a number of "
+                                   "bootstrap draws >= 2 (99 to 199 are usual)"),
     ("agglomerations", "draws"): (_POSITIVE, "a positive number of simulation draws"),
     ("weights", "k"): (_POSITIVE, "a positive number of neighbours"),
     ("weights", "k_islands"): (_POSITIVE, "a positive number of neighbours for each island"),
@@ -493,6 +497,9 @@ def _check_references(c: _Checker, doc: dict[str, Any]) -> None:
         names.append(m["name"])
         if "~" not in m["formula"]:
             c.fail(("models", i, "formula"), "expected 'y ~ x1 + x2'")
+        if m.get("bias_bootstrap") and not m.get("dynamic"):
+            c.fail(("models", i, "bias_bootstrap"), "the second-stage bias correction of dynamic "
+                   "models: set dynamic = true, or delete the key")
         if m.get("dynamic") and (m["model"] not in ("sar", "sdm")
                                  or m["effects"] not in ("unit", "twoway")):
             c.fail(("models", i, "dynamic"), f"a dynamic model is a 'sar' or 'sdm' with 'unit' or "

@@ -1165,7 +1165,7 @@ def fit_model(s: _State, i: int, m: dict[str, Any], seed: int) -> Any:
                   unit=s.unit, time=s.panel.time, bias_correction=bc,
                   wy_demeaning=m.get("wy_demeaning", "exact"),
                   effects_draws=m.get("draws", 1000), seed=seed,
-                  dynamic=m.get("dynamic", False))
+                  dynamic=m.get("dynamic", False), bias_bootstrap=m.get("bias_bootstrap", 0))
     for msg in caught:
         s.out.warn(f"model {m['name']}: {msg.message}")
     return res

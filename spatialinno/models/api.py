@@ -358,7 +358,7 @@ def fit(formula: str, data: pd.DataFrame, w: object, model: str = "sar", effects
         seed: int | None = 0, groups: Mapping[str, str] | None = None,
         bias_correction: str | None = "transform",
         wy_demeaning: str = "exact", re_errors: str = "b",
-        dynamic: bool = False) -> SpatialPanelResults:
+        dynamic: bool = False, bias_bootstrap: int = 0) -> SpatialPanelResults:
     r"""Fit a fixed-effects spatial panel model by maximum likelihood.
 
     Parameters
@@ -424,6 +424,9 @@ def fit(formula: str, data: pd.DataFrame, w: object, model: str = "sar", effects
         ``True``: the dynamic SAR/SDM with :math:`y_{t-1}` and :math:`W y_{t-1}` (unit or
         two-way effects, Yu-de Jong-Lee / Lee-Yu bias corrections, short- and long-run effects);
         see :func:`spatialinno.models.fit_dynamic`, whose options apply.
+    bias_bootstrap : int
+        Dynamic models only: draws of the parametric-bootstrap second stage of the bias
+        correction (:func:`spatialinno.models.dynamic.bootstrap_bias_correction`; 0 = none).
 
     Returns
     -------
@@ -441,7 +444,10 @@ def fit(formula: str, data: pd.DataFrame, w: object, model: str = "sar", effects
                             lee_yu=lee_yu, logdet=logdet, cov_type=cov_type,
                             effects_draws=effects_draws, effects_method=effects_method, seed=seed,
                             groups=groups, bias_correction=bias_correction,
-                            wy_demeaning=wy_demeaning)
+                            wy_demeaning=wy_demeaning, bias_bootstrap=bias_bootstrap)
+    if bias_bootstrap:
+        raise ModelSpecificationError("bias_bootstrap= is the second-stage bias correction of "
+                                      "dynamic models: pass dynamic=True, or leave it out")
     if str(model).lower() in TWO_W_MODELS:
         if groups is None:
             raise ModelSpecificationError(
