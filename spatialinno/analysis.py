@@ -500,6 +500,10 @@ def _check_references(c: _Checker, doc: dict[str, Any]) -> None:
         if m.get("bias_bootstrap") and not m.get("dynamic"):
             c.fail(("models", i, "bias_bootstrap"), "the second-stage bias correction of dynamic "
                    "models: set dynamic = true, or delete the key")
+        elif m.get("bias_bootstrap") and (m.get("bias_correction") == "none"
+                                          or m.get("lee_yu") is False):
+            c.fail(("models", i, "bias_bootstrap"), "corrects what the analytic bias correction "
+                   "leaves: use it with bias_correction = \"transform\" or \"analytic\"")
         if m.get("dynamic") and (m["model"] not in ("sar", "sdm")
                                  or m["effects"] not in ("unit", "twoway")):
             c.fail(("models", i, "dynamic"), f"a dynamic model is a 'sar' or 'sdm' with 'unit' or "
@@ -571,7 +575,8 @@ def check_grid(c: _Checker, grid: dict[str, Any], doc: dict[str, Any]) -> None:
     if base is None:
         c.fail(("grid", "model"), f"no [[models]] entry named {grid['model']!r}; declared: "
                f"{sorted(models)}")
-    elif grid["term"] not in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", base["formula"].split("~", 1)[-1]):
+    elif grid["term"] not in re.findall(r"[A-Za-z_\u4e00-\u9fff][A-Za-z0-9_\u4e00-\u9fff]*",
+                                        base["formula"].split("~", 1)[-1]):
         c.fail(("grid", "term"), f"{grid['term']!r} is not a regressor of model "
                f"{grid['model']!r} ({base['formula']})")
     allowed = {"weights": tuple(doc.get("weights", {})), "models": _MODEL_TYPES,
@@ -597,6 +602,9 @@ def check_grid(c: _Checker, grid: dict[str, Any], doc: dict[str, Any]) -> None:
                    f"'unit' or 'twoway' effects; {bad} cannot be")
     if "index" in grid and "index" not in doc:
         c.fail(("grid", "index"), "varies the [index] method, but the analysis has no [index]")
+    for key in ("years", "regions"):
+        if key in grid and not grid[key]:
+            c.fail(("grid", key), "an empty list; give at least one value or delete the key")
     for years in grid.get("years", []):
         if len(years) != 2 or years[0] > years[1]:
             c.fail(("grid", "years"), f"expected [first, last] year ranges, e.g. [[2011, 2016], "

