@@ -90,6 +90,17 @@ class Engine:
             return 1
         return len(self.client.scheduler_info(n_workers=-1)["workers"])
 
+    def version_differences(self) -> list[str]:
+        """Workers whose versions of the packages the numbers depend on differ from this
+        process's (the same bytes everywhere assume the same versions), one line each."""
+        if self.client is None:
+            return []
+        here = _versions()
+        found = self.client.run(_versions)
+        return [f"worker {addr}: {name} {v.get(name)} (here {here[name]})"
+                for addr, v in sorted(found.items()) for name in sorted(here)
+                if v.get(name) != here[name]]
+
     def share(self, value: Any) -> Any:
         """Send ``value`` to the cluster once (a handle tasks can take), or keep it here."""
         if self.client is None:
@@ -114,6 +125,22 @@ class Engine:
         for _ in progress.bar(as_completed(handles), label, total=len(handles)):
             pass
         return self.client.gather(list(handles))
+
+
+#: Packages whose versions decide the numbers of a cell.
+_NUMERIC_PACKAGES = ("spatialinno", "numpy", "scipy", "pandas", "libpysal", "formulaic")
+
+
+def _versions() -> dict[str, str | None]:
+    from importlib import metadata
+
+    out: dict[str, str | None] = {}
+    for name in _NUMERIC_PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
 
 
 def _one_thread(fn: Callable[..., Any], *args: Any) -> Any:
@@ -624,7 +651,8 @@ def robustness_table(result: GridResult, *, digits: int = 4) -> pd.DataFrame:
     return report.with_layout(table, report.Layout(note=note))
 
 
-def _write_outputs(result: GridResult, tmp: Path, note: str | None, quiet: bool) -> Any:
+def _write_outputs(result: GridResult, tmp: Path, note: str | None, quiet: bool,
+                   differences: Sequence[str] = ()) -> Any:
     from .plots import specification_curve
     from .runner import _Outputs, _portable_text, _write_report
 
@@ -650,6 +678,9 @@ def _write_outputs(result: GridResult, tmp: Path, note: str | None, quiet: bool)
     (tmp / "tables").mkdir(parents=True, exist_ok=True)
     (tmp / "tables" / "grid_cells.csv").write_text(
         (f"# {note}\n" if note else "") + report.to_csv(frame), encoding="utf-8")
+    for line in differences:
+        outputs.warn(f"package versions differ, so the outputs may differ from a serial run: "
+                     f"{line}")
     for w in result.warnings:
         outputs.warn(f"data and index: {w}")
     for r in result.results:
@@ -688,11 +719,12 @@ def run(path: str | Path, out: str | Path = "grid_out", *, scheduler: str | None
     outfolder.clean_interrupted(out)
     meta = analysis.section("analysis")
     with engine(scheduler, workers, serial=serial) as eng:
+        differences = eng.version_differences()
         result = run_cells(analysis, g, eng, progress=Progress.for_terminal(quiet=quiet))
         n_workers = eng.workers
     tmp = outfolder.new_temporary(out.parent)
     try:
-        outputs = _write_outputs(result, tmp, output_note(analysis), quiet)
+        outputs = _write_outputs(result, tmp, output_note(analysis), quiet, differences)
         (tmp / "run.log").write_text(_portable_text("\n".join(
             [f"analysis: {meta['title']}", f"seed: {meta['seed']}"] + outputs.log) + "\n",
             analysis), encoding="utf-8")

@@ -329,6 +329,18 @@ def _free_port() -> int:
 def test_real_scheduler_and_two_workers_write_the_serial_bytes(produc_serial, tmp_path):
     """`dask scheduler` and two `dask worker` processes on localhost, as a user starts them
     (README), and `spatialinno grid --scheduler`: the 12-cell grid gives the serial bytes."""
+    def _pretend_an_older_numpy() -> None:  # defined here: Dask sends it to the workers by value
+        import importlib.metadata as md
+
+        md._spatialinno_real_version = md.version
+        md.version = lambda name: ("0.0.1" if name == "numpy"
+                                   else md._spatialinno_real_version(name))
+
+    def _forget_the_pretence() -> None:
+        import importlib.metadata as md
+
+        md.version = md._spatialinno_real_version
+
     port = _free_port()
     address = f"tcp://127.0.0.1:{port}"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -344,7 +356,12 @@ def test_real_scheduler_and_two_workers_write_the_serial_bytes(produc_serial, tm
         with distributed.Client(address, timeout=60) as client:
             client.wait_for_workers(2, timeout=120)
             pids = set(client.run(os.getpid).values())
+            assert grid.Engine(client).version_differences() == []
+            client.run(_pretend_an_older_numpy)
+            told = grid.Engine(client).version_differences()
+            client.run(_forget_the_pretence)
         assert len(pids) == 2 and os.getpid() not in pids  # two processes that are not us
+        assert len(told) == 2 and all("numpy 0.0.1 (here " in line for line in told)
         t0 = time.perf_counter()
         assert main(["grid", str(produc_serial[0]), "--out", str(tmp_path / "cluster"),
                      "--scheduler", address, "--quiet"]) == 0
