@@ -124,7 +124,7 @@ from typing import Any
 
 from .errors import AnalysisFileError
 
-__all__ = ["Analysis", "load_analysis", "SCHEMA", "GRID_QUANTITIES"]
+__all__ = ["Analysis", "load_analysis", "read_toml", "SCHEMA", "GRID_QUANTITIES"]
 
 # A key's spec: (type, required). Types: "str", "int", "float", "bool", "list[str]",
 # "list[int]", "table[str]" (string values), "table[list[str]]", "table", or a tuple of allowed
@@ -420,14 +420,20 @@ def _read_text(path: Path) -> str:
                                 f"files are TOML, which must be UTF-8.{hint}") from exc
 
 
-def load_analysis(path: str | Path) -> Analysis:
-    """Read and validate an analysis file; raise :class:`AnalysisFileError` listing every problem."""
+def read_toml(path: str | Path) -> tuple[Path, str, dict[str, Any]]:
+    """The resolved path, text and parsed document of a TOML file (an analysis or grid file);
+    unreadable, non-UTF-8 or invalid TOML is an :class:`AnalysisFileError` naming the file."""
     path = Path(path).resolve()
     text = _read_text(path)
     try:
-        doc = tomllib.loads(text)
+        return path, text, tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise AnalysisFileError(f"{path}: not valid TOML: {exc}") from exc
+
+
+def load_analysis(path: str | Path) -> Analysis:
+    """Read and validate an analysis file; raise :class:`AnalysisFileError` listing every problem."""
+    path, text, doc = read_toml(path)
     c = _Checker(path, text)
     known = {k.split(".")[0].rstrip("[]") for k in SCHEMA}
     for key in doc:

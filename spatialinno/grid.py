@@ -34,11 +34,8 @@ import hashlib
 import itertools
 import json
 import os
-import platform
 import shutil
-import sys
 import time
-import tomllib
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -50,9 +47,14 @@ import numpy as np
 import pandas as pd
 
 from . import outfolder, report
-from .analysis import GRID_QUANTITIES, Analysis, _Checker, _read_text, check_grid, load_analysis
+from .analysis import GRID_QUANTITIES, Analysis, _Checker, check_grid, load_analysis, read_toml
 from .errors import AnalysisFileError, GridError, SpatialinnoError
+from .models.table import _stars
 from .progress import Progress
+from .runner import (DEPENDENCIES, _complete_sample, _formula_variables, _PlainPanel,
+                     _portable_text, _protected_paths, _read_weights_file, _restrict_to_region,
+                     _sha256, _step_data, _step_index, _step_indices, _weights_on, _write_report,
+                     fit_model, new_outputs, portable_path, quiet_state, write_log_and_manifest)
 
 __all__ = ["run", "run_cells", "load_grid", "expand", "engine", "map_chunks", "cell_seed",
            "robustness_table", "Engine", "Cell", "CellResult", "GridResult", "DIMENSIONS"]
@@ -65,7 +67,7 @@ _LABELS = {"index": "Index", "weights": "W", "model": "Model", "effects": "Effec
            "years": "Years", "region": "Region"}
 _QUANTITY_COLUMNS = {"coefficient": "Coefficient", "direct": "Direct", "indirect": "Indirect",
                      "total": "Total"}
-_STARS = ((0.01, "***"), (0.05, "**"), (0.10, "*"))
+_STARS = (0.10, 0.05, 0.01)  # * ** *** (the etable's levels)
 
 
 # =============================================================================================
@@ -272,12 +274,7 @@ def load_grid(path: str | Path) -> tuple[Analysis, dict[str, Any]]:
     """The analysis and its ``[grid]`` table, from an analysis file with a ``[grid]`` table or
     from a grid file (only a ``[grid]`` table whose ``analysis`` names the analysis file,
     relative to the grid file). Errors name the file, line and key."""
-    path = Path(path).resolve()
-    text = _read_text(path)
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise AnalysisFileError(f"{path}: not valid TOML: {exc}") from exc
+    path, text, doc = read_toml(path)
     grid = doc.get("grid")
     if not isinstance(grid, dict):
         raise AnalysisFileError(f"{path}: no [grid] table; a grid file holds [grid] with "
@@ -362,8 +359,6 @@ class _Sample:
 
 
 def _state_on(analysis: Analysis, sample: _Sample) -> Any:
-    from .runner import _PlainPanel, quiet_state
-
     s = quiet_state(analysis)
     s.data, s.unit, s.panel = sample.data, sample.unit, _PlainPanel(sample.data, sample.time,
                                                                       sample.unit)
@@ -374,8 +369,6 @@ def _build_weights(analysis: Analysis, layer: Any, files: dict[str, Any],
                    sample: _Sample | _Failed, name: str) -> Any:
     """W ``name`` on the sample's units, built by the runner's weights step (its warnings kept);
     weights files were read on the client (``files``)."""
-    from .runner import _weights_on
-
     if isinstance(sample, _Failed):
         return sample
     s = _state_on(analysis, sample)
@@ -394,8 +387,6 @@ def _fit_cell(analysis: Analysis, cell: Cell, spec: dict[str, Any], sample: _Sam
     """Fit the cell's model by the runner's model step; keep the term's numbers. Errors of the
     fit are the cell's status (named errors as they are, anything else as an internal error),
     never the end of the grid."""
-    from .runner import fit_model
-
     for failed in (sample, built):
         if isinstance(failed, _Failed):
             return CellResult(cell, seed, f"failed: {failed.message}")
@@ -518,8 +509,6 @@ def run_cells(analysis: Analysis, grid: dict[str, Any], eng: Engine, *,
 def _portable(result: CellResult, analysis: Analysis) -> CellResult:
     """The cell's status and warnings without this machine's paths (outputs must not depend on
     where the project lies)."""
-    from .runner import _portable_text
-
     return dataclasses.replace(result, status=_portable_text(result.status, analysis),
                                warnings=tuple(_portable_text(w, analysis)
                                               for w in result.warnings))
@@ -547,8 +536,6 @@ class _Preparation:
 def _prepare(analysis: Analysis, cells: list[Cell]) -> _Preparation:
     """The runner's data step once, the weights files the cells use read once, then the index
     steps once per index method."""
-    from .runner import _read_weights_file, _step_data, _step_index, _step_indices, quiet_state
-
     s = quiet_state(analysis)
     _step_data(s)
     specs = analysis.section("weights")
@@ -584,8 +571,6 @@ def _sample(analysis: Analysis, prepared: Any, cell: Cell, spec: dict[str, Any]
             ) -> _Sample | _Failed:
     """The cell's estimation sample: its years and region of the prepared data, then the
     model's complete-data rule (``missing``) as in a run."""
-    from .runner import _complete_sample, _formula_variables, _restrict_to_region
-
     if isinstance(prepared, _Failed):
         return prepared
     s, data = prepared, prepared.data
@@ -598,8 +583,6 @@ def _sample(analysis: Analysis, prepared: Any, cell: Cell, spec: dict[str, Any]
         if cell.region is not None:
             cfg = {**analysis.section("data"), "region": cell.region}
             data = _restrict_to_region(s, data, cfg)
-        from .runner import quiet_state
-
         t = quiet_state(analysis)
         t.data, t.panel, t.unit = data, s.panel, s.unit
         variables = _formula_variables(t, "grid.model", spec["formula"])
@@ -616,10 +599,6 @@ def _sample(analysis: Analysis, prepared: Any, cell: Cell, spec: dict[str, Any]
 # Outputs
 # =============================================================================================
 
-def _stars(p: float) -> str:
-    return next((s for level, s in _STARS if p < level), "") if np.isfinite(p) else ""
-
-
 def robustness_table(result: GridResult, *, digits: int = 4) -> pd.DataFrame:
     """The publication table: one block of two rows per cell (estimates with stars, then their
     standard errors in parentheses) of the term's coefficient and direct, indirect and total
@@ -632,7 +611,7 @@ def robustness_table(result: GridResult, *, digits: int = 4) -> pd.DataFrame:
         bottom = {"Cell": "", **{_LABELS[d]: "" for d in varied}}
         for q, label in _QUANTITY_COLUMNS.items():
             est, se, p = r[f"{q}_estimate"], r[f"{q}_std_error"], r[f"{q}_p_value"]
-            top[label] = f"{est:.{digits}f}{_stars(p)}" if np.isfinite(est) else ""
+            top[label] = f"{est:.{digits}f}{_stars(p, _STARS)}" if np.isfinite(est) else ""
             bottom[label] = f"({se:.{digits}f})" if np.isfinite(se) else ""
         top["N"] = str(int(r["nobs"])) if np.isfinite(r["nobs"]) else ""
         bottom["N"] = ""
@@ -651,18 +630,12 @@ def robustness_table(result: GridResult, *, digits: int = 4) -> pd.DataFrame:
     return report.with_layout(table, report.Layout(note=note))
 
 
-def _write_outputs(result: GridResult, tmp: Path, note: str | None, quiet: bool,
+def _write_outputs(result: GridResult, tmp: Path, quiet: bool,
                    differences: Sequence[str] = ()) -> Any:
     from .plots import specification_curve
-    from .runner import _Outputs, _portable_text, _write_report
-
     a, g = result.analysis, result.grid
-    out_cfg = a.section("output")
-    outputs = _Outputs(tmp, note, tuple(out_cfg.get("tables", ["md", "tex", "csv", "docx"])),
-                       tuple(out_cfg.get("figures", ["png", "pdf"])))
-    outputs.portable = lambda text: _portable_text(text, a)
-    if not quiet:
-        outputs.echo = lambda line: print(line, file=sys.stderr)
+    outputs = new_outputs(a, tmp, quiet)
+    note = outputs.note
     frame = result.frame()
     quantity = g.get("quantity", "direct")
     failed = frame[frame["status"] != "ok"]
@@ -708,8 +681,6 @@ def run(path: str | Path, out: str | Path = "grid_out", *, scheduler: str | None
     spatialinno output and nothing else). ``scheduler``, ``workers`` and ``serial`` say where
     the cells run (:func:`engine`); a script that starts the local cluster must call this under
     ``if __name__ == "__main__":`` (Dask starts its workers as fresh Python processes)."""
-    from .runner import _portable_text, _protected_paths, output_note
-
     t0 = time.perf_counter()
     analysis, g = load_grid(path)
     path = Path(path).resolve()
@@ -717,23 +688,18 @@ def run(path: str | Path, out: str | Path = "grid_out", *, scheduler: str | None
     protected = _protected_paths(analysis) + [path]
     outfolder.check_replaceable(out, protected)
     outfolder.clean_interrupted(out)
-    meta = analysis.section("analysis")
     with engine(scheduler, workers, serial=serial) as eng:
         differences = eng.version_differences()
         result = run_cells(analysis, g, eng, progress=Progress.for_terminal(quiet=quiet))
-        n_workers = eng.workers
+        where = {"where": result.engine, "workers": eng.workers}
     tmp = outfolder.new_temporary(out.parent)
     try:
-        outputs = _write_outputs(result, tmp, output_note(analysis), quiet, differences)
-        (tmp / "run.log").write_text(_portable_text("\n".join(
-            [f"analysis: {meta['title']}", f"seed: {meta['seed']}"] + outputs.log) + "\n",
-            analysis), encoding="utf-8")
-        files = sorted(p.relative_to(tmp).as_posix() for p in tmp.rglob("*")
-                       if p.is_file() and p.name != ".spatialinno-partial")
-        manifest = _manifest(result, path, out, tmp, files, n_workers,
-                             round(time.perf_counter() - t0, 3))
-        (tmp / outfolder.MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False)
-                                              + "\n", encoding="utf-8")
+        outputs = _write_outputs(result, tmp, quiet, differences)
+        files, _ = write_log_and_manifest(
+            tmp, out, analysis, outputs.log, [_grid_input(path)] + list(result.inputs),
+            extra=_manifest_entries(result, path, out, where),
+            timings={"grid": round(time.perf_counter() - t0, 3)},
+            dependencies=(*DEPENDENCIES, "dask", "distributed"))
         outfolder.install(tmp, out, protected)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -746,30 +712,20 @@ def run(path: str | Path, out: str | Path = "grid_out", *, scheduler: str | None
                       result.warnings, out)
 
 
-def _manifest(result: GridResult, path: Path, out: Path, tmp: Path, files: list[str],
-              n_workers: int, seconds: float) -> dict[str, Any]:
-    """The manifest of a run's (see :func:`spatialinno.runner.run`), with the grid file, every
-    cell (choices, seed, status, sha256 of its row of grid_cells.csv) and where the cells ran."""
-    from .runner import DEPENDENCIES, _sha256, _version, portable_path
+def _grid_input(path: Path) -> dict[str, str]:
+    return {"role": "grid", "path": str(path), "sha256": _sha256(path)}
 
-    analysis, frame = result.analysis, result.frame()
-    meta = analysis.section("analysis")
+
+def _manifest_entries(result: GridResult, path: Path, out: Path, where: dict[str, Any]
+                      ) -> dict[str, Any]:
+    """What a grid's manifest holds beyond a run's (:func:`spatialinno.runner.run`): the grid
+    file and table, every cell (choices, seed, status, sha256 of its row of grid_cells.csv) and
+    where the cells ran."""
+    frame = result.frame()
     cells = [{"cell": int(r["cell"]), "choices": {d: r[d] for d in DIMENSIONS},
               "seed": int(r["seed"]), "status": r["status"],
               "sha256": hashlib.sha256(report.to_csv(frame.iloc[[i]]).encode()).hexdigest()}
              for i, (_, r) in enumerate(frame.iterrows())]
-    return outfolder.seal_manifest({
-        "spatialinno": _version("spatialinno"), "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "dependencies": {d: _version(d) for d in (*DEPENDENCIES, "dask", "distributed")},
-        "analysis": {"path": portable_path(analysis.path, out), "sha256": _sha256(analysis.path),
-                     "title": meta["title"]},
-        "grid": {"path": portable_path(path, out), "sha256": _sha256(path), "table": result.grid},
-        "seed": meta["seed"],
-        "inputs": [{"role": "grid", "path": portable_path(path, out), "sha256": _sha256(path)}]
-        + [{**item, "path": portable_path(item["path"], out)} for item in result.inputs],
-        "cells": cells,
-        "engine": {"where": result.engine, "workers": n_workers},
-        "outputs": {f: _sha256(tmp / f) for f in files},
-        "timings_seconds": {"grid": seconds},
-    })
+    return {"grid": {"path": portable_path(path, out), "sha256": _sha256(path),
+                     "table": result.grid},
+            "cells": cells, "engine": where}

@@ -1660,27 +1660,9 @@ def run(analysis: str | Path | None = None, out: str | Path = "out", *, quiet: b
     tmp = outfolder.new_temporary(out.parent)
     try:
         outputs, timings, state = _run_steps(a, tmp, quiet)
-        meta = a.section("analysis")
-        _write_report(outputs, meta["title"])
-        (tmp / "run.log").write_text(_portable_text(
-            "\n".join([f"analysis: {meta['title']}", f"seed: {meta['seed']}"] + outputs.log) + "\n",
-            a), encoding="utf-8")
-        files = sorted(p.relative_to(tmp).as_posix() for p in tmp.rglob("*")
-                       if p.is_file() and p.name != ".spatialinno-partial")
-        manifest = outfolder.seal_manifest({
-            "spatialinno": _version("spatialinno"),
-            "python": sys.version.split()[0],
-            "platform": platform.platform(),
-            "dependencies": {d: _version(d) for d in DEPENDENCIES},
-            "analysis": {"path": portable_path(a.path, out), "sha256": _sha256(a.path),
-                         "title": meta["title"]},
-            "seed": meta["seed"],
-            "inputs": [{**item, "path": portable_path(item["path"], out)} for item in state.inputs],
-            "outputs": {f: _sha256(tmp / f) for f in files},
-            "timings_seconds": timings,
-        })
-        (tmp / outfolder.MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n",
-                                              encoding="utf-8")
+        _write_report(outputs, a.section("analysis")["title"])
+        files, manifest = write_log_and_manifest(tmp, out, a, outputs.log, state.inputs,
+                                                 timings=timings)
         outfolder.install(tmp, out, protected)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -1688,6 +1670,51 @@ def run(analysis: str | Path | None = None, out: str | Path = "out", *, quiet: b
     if not quiet:
         print(f"wrote {len(files) + 1} files to {out} ({', '.join(f'{k} {v:.1f} s' for k, v in timings.items())})")
     return RunResult(out=out, outputs=tuple(files), manifest=manifest)
+
+
+def write_log_and_manifest(tmp: Path, out: Path, a: Analysis, log: list[str],
+                           inputs: list[dict[str, str]], *, timings: dict[str, float],
+                           extra: dict[str, Any] | None = None,
+                           dependencies: tuple[str, ...] = DEPENDENCIES
+                           ) -> tuple[list[str], dict[str, Any]]:
+    """Write ``run.log`` (title, seed, ``log``; no machine paths) and the sealed
+    ``manifest.json`` of the outputs in ``tmp``: versions, platform, the analysis file and seed,
+    ``inputs``, the ``extra`` entries, the sha256 of every output, ``timings``. Returns the
+    output files (relative paths) and the manifest."""
+    meta = a.section("analysis")
+    (tmp / "run.log").write_text(_portable_text(
+        "\n".join([f"analysis: {meta['title']}", f"seed: {meta['seed']}"] + log) + "\n", a),
+        encoding="utf-8")
+    files = sorted(p.relative_to(tmp).as_posix() for p in tmp.rglob("*")
+                   if p.is_file() and p.name != ".spatialinno-partial")
+    manifest = outfolder.seal_manifest({
+        "spatialinno": _version("spatialinno"),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "dependencies": {d: _version(d) for d in dependencies},
+        "analysis": {"path": portable_path(a.path, out), "sha256": _sha256(a.path),
+                     "title": meta["title"]},
+        "seed": meta["seed"],
+        "inputs": [{**item, "path": portable_path(item["path"], out)} for item in inputs],
+        **(extra or {}),
+        "outputs": {f: _sha256(tmp / f) for f in files},
+        "timings_seconds": timings,
+    })
+    (tmp / outfolder.MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False)
+                                          + "\n", encoding="utf-8")
+    return files, manifest
+
+
+def new_outputs(a: Analysis, tmp: Path, quiet: bool) -> _Outputs:
+    """The outputs of a run into ``tmp``: the formats of ``[output]``, the analysis's note on
+    every output, texts without machine paths, warnings echoed unless ``quiet``."""
+    out_cfg = a.section("output")
+    outputs = _Outputs(tmp, output_note(a), tuple(out_cfg.get("tables", ["md", "tex", "csv", "docx"])),
+                       tuple(out_cfg.get("figures", ["png", "pdf"])))
+    outputs.portable = lambda text: _portable_text(text, a)
+    if not quiet:
+        outputs.echo = lambda line: print(line, file=sys.stderr)
+    return outputs
 
 
 def output_note(a: Analysis) -> str | None:
@@ -1702,13 +1729,7 @@ def output_note(a: Analysis) -> str | None:
 
 def _run_steps(a: Analysis, tmp: Path, quiet: bool) -> tuple[_Outputs, dict[str, float], _State]:
     """Run every step the analysis declares, writing into ``tmp``; return outputs and timings."""
-    note = output_note(a)
-    out_cfg = a.section("output")
-    outputs = _Outputs(tmp, note, tuple(out_cfg.get("tables", ["md", "tex", "csv", "docx"])),
-                       tuple(out_cfg.get("figures", ["png", "pdf"])))
-    outputs.portable = lambda text: _portable_text(text, a)
-    if not quiet:
-        outputs.echo = lambda line: print(line, file=sys.stderr)
+    outputs = new_outputs(a, tmp, quiet)
     progress = Progress.for_terminal(quiet=quiet)
     state = _State(analysis=a, out=outputs, inputs=[], progress=progress)
     steps = [(n, key, fn) for n, key, fn in STEPS if key is None or key in a.doc]

@@ -395,12 +395,18 @@ def test_a_region_cell_is_fitted_on_the_region_units_with_w_cut_to_them(tmp_path
     assert frame["nobs"].iloc[1] == len(inside) < frame["nobs"].iloc[0] == len(panel)
 
 
-def test_a_dynamic_base_model_keeps_its_cells_dynamic(tmp_path):
+def _dynamic_analysis(folder: Path, models: str, extra: str = "") -> Path:
+    """Produc's analysis file with a dynamic SAR "dyn" (keys ``extra`` added) and a [grid] of
+    its cells crossing ``models``."""
     text = PRODUC.read_text(encoding="utf-8") + (
         '\n[[models]]\nname = "dyn"\nformula = "ln_gsp ~ ln_pcap + unemp"\nmodel = "sar"\n'
-        'effects = "unit"\nweights = "usaww"\ndynamic = true\n\n'
-        '[grid]\nmodel = "dyn"\nterm = "ln_pcap"\nmodels = ["sar", "sem"]\n')
-    path = _write(tmp_path, text, "analysis.toml")
+        f'effects = "unit"\nweights = "usaww"\ndynamic = true\n{extra}\n'
+        f'[grid]\nmodel = "dyn"\nterm = "ln_pcap"\nmodels = {models}\n')
+    return _write(folder, text, "analysis.toml")
+
+
+def test_a_dynamic_base_model_keeps_its_cells_dynamic(tmp_path):
+    path = _dynamic_analysis(tmp_path, '["sar", "sem"]')
     with pytest.raises(AnalysisFileError, match=r"grid\.models: model 'dyn' is dynamic: its cells "
                        r"are 'sar' or 'sdm' .*\['sem'\] cannot be"):
         grid.load_grid(path)
@@ -411,11 +417,7 @@ def test_a_dynamic_cell_reports_the_short_run_effects(tmp_path):
     from spatialinno.models.table import model_effects
     from spatialinno.runner import _step_data, _weights_on, fit_model, quiet_state
 
-    text = PRODUC.read_text(encoding="utf-8") + (
-        '\n[[models]]\nname = "dyn"\nformula = "ln_gsp ~ ln_pcap + unemp"\nmodel = "sar"\n'
-        'effects = "unit"\nweights = "usaww"\ndynamic = true\ndraws = 100\nlee_yu = false\n\n'
-        '[grid]\nmodel = "dyn"\nterm = "ln_pcap"\nmodels = ["sar", "sdm"]\n')
-    path = _write(tmp_path, text, "analysis.toml")
+    path = _dynamic_analysis(tmp_path, '["sar", "sdm"]', "draws = 100\nlee_yu = false\n")
     frame = grid.run(path, tmp_path / "out", serial=True, quiet=True).frame()
     assert (frame["status"] == "ok").all()
     s = quiet_state(load_analysis(path))

@@ -32,6 +32,7 @@ Monte Carlo log-determinant (:class:`MonteCarlo`)
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -106,18 +107,32 @@ def power_traces(W: sp.spmatrix, terms: int, *, probes: int = MC_PROBES,
     above with ``probes`` Rademacher vectors from ``numpy.random.default_rng(seed)``), in blocks
     of probes so that memory stays O(nnz(W) + n x block)."""
     W = sp.csr_matrix(W, dtype=float)
-    n = W.shape[0]
+
+    def powers(Z: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
+        V = Z
+        for k in range(1, terms + 1):
+            V = W @ V
+            yield k, V
+
+    return _hutchinson(_exact_power_traces(W, min(terms, EXACT_TERMS)), terms, W.shape[0],
+                       powers, probes=probes, seed=seed)
+
+
+def _hutchinson(exact: np.ndarray, terms: int, n: int,
+                products: Callable[[np.ndarray], Iterator[tuple[int, np.ndarray]]], *,
+                probes: int, seed: int) -> PowerTraces:
+    r"""Per-probe traces :math:`z'P_k z/n` for ``k = 0..terms``: the first ``exact.size`` are
+    ``exact``, the rest Hutchinson estimates from ``products(Z)``, which yields ``(k, P_k Z)``
+    for ``k = 1..terms``; Rademacher probes from ``numpy.random.default_rng(seed)`` in blocks
+    of :data:`_PROBE_BLOCK`, so that memory stays O(nnz(W) + n x block)."""
     per = np.zeros((probes, terms + 1))
-    exact = _exact_power_traces(W, min(terms, EXACT_TERMS))
     per[:, :exact.size] = exact
     if terms >= exact.size:
         rng = np.random.default_rng(seed)
         for a in range(0, probes, _PROBE_BLOCK):
             b = min(probes, a + _PROBE_BLOCK)
             Z = rng.choice([-1.0, 1.0], size=(n, b - a))
-            V = Z
-            for k in range(1, terms + 1):
-                V = W @ V
+            for k, V in products(Z):
                 if k >= exact.size:
                     per[a:b, k] = np.einsum("ij,ij->j", Z, V) / n
     return PowerTraces(per, exact.size - 1)
@@ -308,23 +323,18 @@ def chebyshev_traces(W: sp.spmatrix, degree: int, scale: float, *, probes: int =
     polynomials): exact for ``j <= 4`` (from the exact power traces), Hutchinson above by the
     recurrence :math:`T_{j+1}(A)z = 2A\,T_j(A)z - T_{j-1}(A)z`."""
     A = sp.csr_matrix(W, dtype=float) / scale
-    n = A.shape[0]
-    per = np.zeros((probes, degree + 1))
     t = _exact_power_traces(A, min(degree, EXACT_TERMS))
     exact = np.array([1.0, t[1], 2 * t[2] - 1, 4 * t[3] - 3 * t[1],
                       8 * t[4] - 8 * t[2] + 1][:t.size]) if t.size > 1 else t
-    per[:, :exact.size] = exact
-    if degree >= exact.size:
-        rng = np.random.default_rng(seed)
-        for a in range(0, probes, _PROBE_BLOCK):
-            b = min(probes, a + _PROBE_BLOCK)
-            Z = rng.choice([-1.0, 1.0], size=(n, b - a))
-            prev, cur = Z, A @ Z
-            for j in range(2, degree + 1):
-                prev, cur = cur, 2.0 * (A @ cur) - prev
-                if j >= exact.size:
-                    per[a:b, j] = np.einsum("ij,ij->j", Z, cur) / n
-    return PowerTraces(per, exact.size - 1)
+
+    def recurrence(Z: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
+        prev, cur = Z, A @ Z
+        yield 1, cur
+        for j in range(2, degree + 1):
+            prev, cur = cur, 2.0 * (A @ cur) - prev
+            yield j, cur
+
+    return _hutchinson(exact, degree, A.shape[0], recurrence, probes=probes, seed=seed)
 
 
 @dataclass(frozen=True)
